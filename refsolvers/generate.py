@@ -1,0 +1,56 @@
+"""`generate`: solve a registry benchmark and write ``DIR/NAME.h5`` (the HDF5 contract)."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import time
+
+from ._io import write_h5
+from .benchmarks import get
+
+
+def check_output_dir(out_dir) -> pathlib.Path:
+    """Create `out_dir` if needed and make sure we can write there (before any heavy work)."""
+    out = pathlib.Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PermissionError(f"cannot create output folder {out}: {exc.strerror}") from None
+    if not out.is_dir() or not os.access(out, os.W_OK | os.X_OK):
+        raise PermissionError(f"output folder {out} is not writable")
+    return out
+
+
+def generate(name: str, out_dir, quick: bool = False, force: bool = False, progress: bool = True,
+             **overrides) -> pathlib.Path:
+    """Solve benchmark `name` and write ``out_dir/name.h5``.
+
+    Args:
+        name: registry name (see `refsolvers.BENCHMARKS`).
+        out_dir: output folder (created if missing).
+        quick: use the entry's small `quick` settings (tests, demos).
+        force: overwrite an existing file (otherwise FileExistsError).
+        progress: show progress bars on stderr.
+        **overrides: PDE parameters or solver settings by name (``n=1024``, ``dt=1e-5``, ``re=1000``).
+    Returns:
+        path of the written file.
+    Raises:
+        ValueError: unknown benchmark or setting, invalid value.
+        FileExistsError: the file exists and `force` is False.
+        PermissionError: the folder cannot be written.
+        refsolvers.BlowUpError: the solution became non-finite (nothing is written).
+    """
+    bench = get(name)
+    params, solver, output = bench.settings(quick, **overrides)
+    out = check_output_dir(out_dir)
+    path = out / f"{name}.h5"
+    if path.exists() and not force:
+        raise FileExistsError(f"{path} exists (use --force to overwrite)")
+    coords = bench.coords(output)
+    start = time.perf_counter()
+    fields, info = bench.solve(params, solver, coords, progress)
+    info = {**info, "settings": solver, "quick": quick, "wall_time_s": round(time.perf_counter() - start, 3)}
+    return write_h5(path, name, coords, fields, params, info, bench.equation,
+                    extra_attrs={"metric_fields": ",".join(bench.metric_fields or bench.fields),
+                                 "periodic": ",".join(bench.periodic)})

@@ -1,0 +1,1 @@
+"""One module per PDE: parameters, equation text and the physics (linear symbol, nonlinear term, data)."""
