@@ -29,7 +29,8 @@ def etdrk4_coefficients(linear: np.ndarray, dt: float, n_contour: int = 32, chun
     lin = np.asarray(linear)
     is_real = not np.iscomplexobj(lin) or not np.any(lin.imag)
     flat = (lin.real if is_real else lin).ravel().astype(complex) * dt
-    roots = np.exp(1j * np.pi * (np.arange(1, n_contour + 1) - 0.5) / n_contour)
+    # the full circle: the upper half-circle + real part of Kassam & Trefethen is only right for real L
+    roots = np.exp(2j * np.pi * (np.arange(1, n_contour + 1) - 0.5) / n_contour)
     out = {key: np.empty(flat.shape, complex) for key in ("Q", "f1", "f2", "f3")}
     for start in range(0, flat.size, chunk):
         lr = flat[start:start + chunk, None] + roots[None, :]
