@@ -144,7 +144,7 @@ def _evaluate(t, x, nu, n, with_derivative):
     ux = np.empty_like(x) if with_derivative else None
     zero = t == 0
     sx, cx = _sincospi(x[zero])
-    u[zero] = -sx
+    u[zero] = 0.0 - sx                                     # no -0.0
     if with_derivative:
         ux[zero] = -np.pi * cx
     pos = ~zero
