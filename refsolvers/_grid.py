@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.fft
 
 from ._fft import RealFFT, real_fft
 
@@ -160,6 +161,59 @@ class PeriodicGrid:
             out = np.moveaxis(np.tensordot(mats[a], out, axes=([1], [lead + a])), 0, lead + a)
         out = np.tensordot(out, mats[-1], axes=([out.ndim - 1], [1]))
         return out.real
+
+    def uniform_counts(self, coords: tuple) -> tuple | None:
+        """Point counts m per axis if `coords` are the periodic output grids ``linspace(a, a + L, m)``.
+
+        That is one whole period with both ends (the last point repeats the first, SPEC.md section 1),
+        which `evaluate_uniform` handles by FFT. Returns None for any other coordinates.
+        """
+        counts = []
+        for a in range(self.ndim):
+            x = np.asarray(coords[a], dtype=float)
+            x0, length = self.origin[a], self.length[a]
+            if x.ndim != 1 or x.size < 3 or not np.allclose(x, np.linspace(x0, x0 + length, x.size),
+                                                            rtol=0, atol=1e-12 * length):
+                return None
+            counts.append(x.size)
+        return tuple(counts)
+
+    def evaluate_uniform(self, u_hat: np.ndarray, counts: tuple) -> np.ndarray:
+        """`evaluate` at the periodic output grid of `counts` points per axis (both ends), by FFT.
+
+        The m - 1 distinct points are a uniform grid, so the values there are exactly the inverse DFT
+        of the spectrum folded modulo m - 1 (a mode k and k + m - 1 take the same values at those
+        points). Same result as `evaluate` to round-off, in O(N log N) time and memory.
+
+        Args:
+            u_hat: spectral array (..., spectral_shape).
+            counts: output points per axis, ordered like the axes, each >= 3 (see `uniform_counts`).
+        Returns:
+            real array (..., *counts), the last point of each axis repeating the first.
+        """
+        lead = u_hat.ndim - self.ndim
+        axes = tuple(range(lead, u_hat.ndim))
+        c = u_hat / np.prod(self.shape)
+        # complete the half spectrum of the last axis: c(-k) = conj(c(k)), k = 1 .. nx/2 - 1
+        flipped = np.conj(c[..., 1:self.shape[-1] // 2])
+        for a in axes[:-1]:
+            flipped = np.roll(np.flip(flipped, axis=a), 1, axis=a)  # index i -> (-i) mod n
+        full = np.concatenate([c, flipped[..., ::-1]], axis=-1)
+        signed = [np.fft.fftfreq(n, 1.0 / n).astype(int) for n in self.shape[:-1]]
+        nx = self.shape[-1]
+        signed.append(np.concatenate([np.arange(nx // 2 + 1), -np.arange(nx // 2 - 1, 0, -1)]))
+        for a, m, k in zip(axes, counts, signed):
+            folded = np.zeros(full.shape[:a] + (m - 1,) + full.shape[a + 1:], dtype=complex)
+            src = np.moveaxis(full, a, 0)
+            dst = np.moveaxis(folded, a, 0)
+            for half in (k >= 0, k < 0):  # k is consecutive within each half: blocks of m-1 never collide
+                idx = np.flatnonzero(half)
+                for start in range(0, idx.size, m - 1):
+                    block = idx[start:start + m - 1]
+                    dst[k[block] % (m - 1)] += src[block]
+            full = folded
+        values = scipy.fft.ifftn(full, axes=axes, norm="forward").real
+        return np.pad(values, [(0, 0)] * lead + [(0, 1)] * self.ndim, mode="wrap")
 
     def to_physical(self, u_hat: np.ndarray) -> np.ndarray:
         """Inverse FFT of (..., spectral_shape) to (..., shape)."""

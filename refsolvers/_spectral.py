@@ -119,3 +119,16 @@ def solve_spectral(make_problem: Callable[..., SpectralProblem], params: dict, s
     info["error_estimate"] = estimate
     fields = {f: values[:, i] for i, f in enumerate(problem.field_names)}
     return fields, info
+
+
+def vorticity_to_velocity(grid: PeriodicGrid) -> tuple:
+    """Fourier multipliers (S_u, S_v) with u_hat = S_u w_hat, v_hat = S_v w_hat on a 2-D grid (y, x).
+
+    Convention: w = v_x - u_y; streamfunction psi with u = psi_y, v = -psi_x, so -Lap psi = w and
+    S_u = i k_y / |k|^2, S_v = -i k_x / |k|^2. The mean mode maps to zero (vorticity does not fix
+    a uniform flow). Returns two complex arrays of `grid.spectral_shape`.
+    """
+    ky, kx = grid.wavenumbers()
+    k2 = grid.wavenumber_squared()
+    inv = np.divide(1.0, k2, out=np.zeros_like(k2), where=k2 > 0)
+    return 1j * ky * inv, -1j * kx * inv

@@ -120,6 +120,7 @@ _ENTRY_MODULES = (
     "refsolvers.pde.kuramoto_sivashinsky",
     "refsolvers.pde.gray_scott",
     "refsolvers.pde.ginzburg_landau",
+    "refsolvers.pde.kolmogorov",
 )
 
 

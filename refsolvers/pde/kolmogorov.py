@@ -1,0 +1,208 @@
+"""Kolmogorov flow: 2-D incompressible Navier-Stokes in vorticity form on the periodic unit square.
+
+    w_t + u w_x + v w_y = nu Lap w + curl f,   w = v_x - u_y,   f = (A sin(2 pi m y), 0),
+    curl f = d/dx f_y - d/dy f_x = -2 pi m A cos(2 pi m y)   (A = 2, m = 2: -8 pi cos(4 pi y)).
+
+`nu` multiplies the viscous term (Re = 1/nu; the default nu = 1e-4 is the paper's Re = 1e4),
+`forcing_amplitude` is A and `forcing_mode` is m. The velocity comes from the streamfunction
+(u = psi_y, v = -psi_x, -Lap psi = w). Output: 50 snapshots t = 0.04, 0.08, ..., 2 (t = 0 is not an
+output) of u, v, w on 512 x 512 points, both ends of [0, 1] included (the SOAP-PINN benchmark).
+
+Initial data (SPEC.md section 1): a random solenoidal velocity with shell spectrum
+E(k) = C k^4 exp(-2 (k / k_peak)^2), k in units of 2 pi, k_peak = 4, scaled to 1/2 <|u|^2> = energy = 0.5.
+Each wavevector kappa gets the energy E(|kappa|) / (2 pi |kappa|) and a random phase: the angles of
+``rfft2`` of white noise ``numpy.random.default_rng(seed).standard_normal((64, 64))`` (Hermitian by
+construction). The phases live on that fixed 64 x 64 lattice, so every resolution n >= 48 starts from
+the same field (the modes |kappa| >= 16 carry a relative energy below 1e-10).
+
+Method: Fourier pseudo-spectral, 2/3 dealiasing, ETDRK4 with the viscous term exact. The advection is
+evaluated in Basdevant's (1983) form, u.grad w = (d_xx - d_yy)(u v) + d_xy (v^2 - u^2): four FFTs per
+evaluation instead of five, identical to the advective form for the dealiased (exactly divergence-free)
+fields. Time step dt = min(`dt`, `cfl` / (n max(|u| + |v|))) with the maximum taken on the initial
+field; the flow speeds up by about 2x by t = 2, so the Courant number reached is recorded
+(``cfl_max``). Use ``--set dt=...`` below the CFL step for a fixed step, or ``--set cfl=0`` to take
+`dt` as given.
+
+Error estimate (relative L2 over the output grid, per field): time = |q(dt) - q(2 dt)| / 15 from a
+companion run with the doubled step; space = relative size of the outer 1/8 of the kept modes of w.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._etdrk import ETDRK4
+from .._grid import PeriodicGrid
+from .._rollout import rollout, substeps
+from .._spectral import SpectralProblem, tail_fraction, vorticity_to_velocity
+from ..benchmarks import Benchmark
+
+EQUATION = ("w_t + u w_x + v w_y = nu Lap w - 2 pi m A cos(2 pi m y), w = v_x - u_y, div u = 0 "
+            "(from u_t + u.grad u = -grad p + nu Lap u + (A sin(2 pi m y), 0)), (x, y) in [0,1]^2 periodic")
+PARAMS = {"nu": 1e-4, "forcing_amplitude": 2.0, "forcing_mode": 2, "seed": 0, "k_peak": 4.0, "energy": 0.5}
+FIELDS = ("u", "v", "w")
+_LATTICE = 64  # the random phases are drawn on this lattice, whatever the resolution
+
+
+def initial_vorticity(params: dict, grid: PeriodicGrid) -> np.ndarray:
+    """The seeded random initial vorticity (see the module docstring), complex `grid.spectral_shape`."""
+    m = _LATTICE
+    phase = np.angle(np.fft.rfft2(np.random.default_rng(int(params["seed"])).standard_normal((m, m))))
+    ky = np.fft.fftfreq(m, 1.0 / m)[:, None]
+    kx = np.fft.rfftfreq(m, 1.0 / m)[None, :]
+    kk = np.hypot(kx, ky)
+    keep = (np.abs(ky) < m // 2) & (kx < m // 2) & (kk > 0)
+    spectrum = kk**4 * np.exp(-2 * (kk / params["k_peak"]) ** 2)
+    per_mode = np.where(keep, spectrum / (2 * np.pi * np.where(keep, kk, 1.0)), 0.0)  # 1/2 |u_hat|^2
+    total = np.sum(np.where(kx > 0, 2.0, 1.0) * per_mode)  # both halves of the spectrum
+    w_lattice = 2 * np.pi * kk * np.sqrt(2 * per_mode * params["energy"] / total) * np.exp(1j * phase)
+    w_hat = np.zeros(grid.spectral_shape, complex)
+    n_y, n_x = grid.shape
+    rows = np.fft.fftfreq(m, 1.0 / m).astype(int)
+    cols = min(m // 2, grid.spectral_shape[1])
+    for i in np.flatnonzero(np.abs(rows) < min(m // 2, n_y // 2)):
+        w_hat[rows[i] % n_y, :cols] = w_lattice[i, :cols]
+    return w_hat * (n_y * n_x) * grid.mode_mask(2 / 3)
+
+
+def make_problem(params: dict, n: int) -> SpectralProblem:
+    """Grid, viscous symbol, dealiased vorticity tendency and initial vorticity at n x n modes."""
+    grid = PeriodicGrid((n, n), (1.0, 1.0), (0.0, 0.0))
+    ky, kx = grid.wavenumbers()
+    mask = grid.mode_mask(2 / 3)
+    s_u, s_v = vorticity_to_velocity(grid)
+    to_velocity = np.stack([s_u, s_v]) * mask
+    c_uv, c_d = (kx**2 - ky**2) * mask, kx * ky * mask  # -(u.grad w)^ = c_uv (uv)^ + c_d (v^2 - u^2)^
+    y = grid.nodes(0)[:, None] * np.ones(grid.shape)
+    m, amp = params["forcing_mode"], params["forcing_amplitude"]
+    forcing = grid.to_spectral(-2 * np.pi * m * amp * np.cos(2 * np.pi * m * y)) * mask
+
+    def nonlinear(w_hat):
+        u, v = grid.to_physical(to_velocity * w_hat)
+        uv_hat, d_hat = grid.to_spectral(np.stack([u * v, v * v - u * u]))
+        return forcing + c_uv * uv_hat + c_d * d_hat
+
+    return SpectralProblem(grid, -params["nu"] * grid.wavenumber_squared(), nonlinear,
+                           initial_vorticity(params, grid), None, ("w",), 2 / 3)
+
+
+def velocity(problem: SpectralProblem, w_hat: np.ndarray) -> np.ndarray:
+    """(u_hat, v_hat, w_hat) stacked, complex (3, *spectral_shape)."""
+    s_u, s_v = vorticity_to_velocity(problem.grid)
+    return np.stack([s_u * w_hat, s_v * w_hat, w_hat])
+
+
+def time_step(problem: SpectralProblem, cfl: float, dt_max: float) -> tuple:
+    """(dt, Courant number of the initial field at that dt): dt = min(dt_max, cfl / (n max(|u|+|v|)))."""
+    u, v = problem.grid.to_physical(velocity(problem, problem.u0_hat)[:2])
+    speed = float(np.max(np.abs(u) + np.abs(v))) * problem.grid.shape[0]  # max(|u|/dx + |v|/dy)
+    dt = min(dt_max, cfl / speed) if cfl > 0 and speed > 0 else dt_max
+    return dt, dt * speed
+
+
+def march(problem: SpectralProblem, dt: float, t_out: np.ndarray, observe, progress: bool = True,
+          desc: str = "", even: bool = False) -> tuple:
+    """March from t = 0 with ETDRK4 and record ``observe(i, w_hat)`` at each output time t_out[i].
+
+    t = 0 is not an output. Uniform t_out starting at their spacing (the default 0.04, ..., 2) are one
+    rollout from 0 (observe is also called once there, with i = -1, and that value is dropped);
+    otherwise a first leg 0 -> t_out[0] with its own step precedes them.
+
+    Args:
+        dt: largest step; each output interval takes a whole number of steps (`substeps`).
+        observe: (i, w_hat) -> array of a fixed shape.
+        even: use an even number of steps per interval (so that a 2*dt companion lands on them too).
+    Returns:
+        (values (len(t_out), ...), number of steps, dt of the steps between outputs).
+    """
+    t_out = np.asarray(t_out, float)
+    state, steps, t_run, first, dt_leg = problem.u0_hat, 0, t_out, 0, dt
+
+    def sub(times):
+        n_sub, dt_eff = substeps(times, dt)
+        if even and n_sub % 2:
+            n_sub += 1
+        return n_sub, (times[1] - times[0]) / n_sub
+
+    if t_out[0] > 0 and t_out.size > 1 and np.isclose(t_out[0], t_out[1] - t_out[0], rtol=1e-9, atol=0):
+        t_run, first = np.concatenate([[0.0], t_out]), -1
+    elif t_out[0] > 0:
+        leg = np.array([0.0, t_out[0]])
+        steps, dt_leg = sub(leg)
+        state = rollout(ETDRK4(problem.linear, problem.nonlinear, dt_leg).step, state, leg, steps,
+                        lambda s: s, progress, f"{desc} to t={t_out[0]:g}")[-1]
+    if t_run.size == 1:
+        return observe(0, state)[None], steps, dt_leg
+    calls = iter(range(first, t_out.size))
+    n_sub, dt_eff = sub(t_run)
+    values = rollout(ETDRK4(problem.linear, problem.nonlinear, dt_eff).step, state, t_run, n_sub,
+                     lambda s: observe(next(calls), s), progress, desc)
+    return values[-first:] if first else values, steps + n_sub * (t_run.size - 1), dt_eff
+
+
+def solve(params: dict, solver: dict, coords: dict, progress: bool = True) -> tuple:
+    """Solve the benchmark on the output grid; returns ({"u", "v", "w"}: (t, y, x) arrays, info)."""
+    n = int(solver["n"])
+    problem = make_problem(params, n)
+    grid, t_out = problem.grid, np.asarray(coords["t"], float)
+    space = (coords["y"], coords["x"])
+    counts = grid.uniform_counts(space)
+    mats = None if counts else grid.evaluation_matrices(space)
+    dt, cfl0 = time_step(problem, float(solver["cfl"]), float(solver["dt"]))
+    check = bool(solver.get("error_check", True))
+    diagnostics = {"tail": [], "speed": [], "energy": [], "enstrophy": []}
+
+    def fields_at(w_hat):
+        spectral = velocity(problem, w_hat)
+        return grid.evaluate_uniform(spectral, counts) if counts else grid.evaluate(spectral, space, mats)
+
+    def observe(i, w_hat):
+        values = fields_at(w_hat)
+        if i >= 0:
+            u, v, w = (q[:-1, :-1] for q in values) if counts else values
+            diagnostics["tail"].append(tail_fraction(problem, w_hat))
+            diagnostics["speed"].append(float(np.max(np.abs(u) + np.abs(v))))
+            diagnostics["energy"].append(float(0.5 * np.mean(u * u + v * v)))
+            diagnostics["enstrophy"].append(float(0.5 * np.mean(w * w)))
+        return values
+
+    values, steps, dt_eff = march(problem, dt, t_out, observe, progress, f"kolmogorov N={n}", even=check)
+    info = {"method": "vorticity-streamfunction Fourier pseudo-spectral, 2/3 dealiasing, ETDRK4 "
+                      "(Cox-Matthews, Kassam-Trefethen contour integral), viscous term exact",
+            "n": n, "dt": dt_eff, "steps": steps, "dealias": "2/3", "re": 1.0 / params["nu"],
+            "cfl_initial": cfl0 * dt_eff / dt, "cfl_max": max(diagnostics["speed"]) * n * dt_eff,
+            "initial_data": {"seed": int(params["seed"]), "k_peak": params["k_peak"],
+                             "energy": params["energy"],
+                             "spectrum": "E(k) = C k^4 exp(-2 (k/k_peak)^2), k in units of 2 pi; per-mode "
+                                         "energy E(|k|)/(2 pi |k|); random phases = angle of rfft2 of "
+                                         "numpy default_rng(seed).standard_normal((64, 64))"},
+            "output_evaluation": "exact trigonometric interpolation at the output points",
+            "energy": diagnostics["energy"], "enstrophy": diagnostics["enstrophy"]}
+    estimate = {"space_tail": max(diagnostics["tail"])}
+    if check:
+        norms = np.zeros((len(FIELDS), 2))
+
+        def compare(i, w_hat):
+            if i >= 0:
+                diff = fields_at(w_hat) - values[i]
+                norms[:, 0] += np.sum(diff**2, axis=(1, 2))
+                norms[:, 1] += np.sum(values[i] ** 2, axis=(1, 2))
+            return np.zeros(0)
+
+        march(problem, 2 * dt_eff, t_out, compare, progress, "kolmogorov check 2dt")
+        per_field = {f: float(np.sqrt(a / b) / 15) for f, (a, b) in zip(FIELDS, norms)}
+        estimate.update(time=max(per_field.values()), time_per_field=per_field)
+    estimate["total"] = estimate["space_tail"] + estimate.get("time", 0.0)
+    estimate["definition"] = ("relative L2 over the output grid; time = |q(dt)-q(2dt)|/15 per field, "
+                              "space = relative size of the outer 1/8 of the kept Fourier modes of w")
+    info["error_estimate"] = estimate
+    return {f: values[:, i] for i, f in enumerate(FIELDS)}, info
+
+
+BENCHMARK = Benchmark(
+    name="kolmogorov", equation=EQUATION, fields=FIELDS, params=PARAMS,
+    solver={"n": 512, "cfl": 0.5, "dt": 1e-3, "error_check": True},
+    quick={"n": 64, "cfl": 0.8, "nt": 5, "nx": 65, "ny": 65},
+    output={"t": (0.04, 2.0, 50), "y": (0.0, 1.0, 512), "x": (0.0, 1.0, 512)},
+    solve=solve, periodic=("x", "y"), metric_fields=("w",),
+)
