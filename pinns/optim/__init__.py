@@ -1,5 +1,43 @@
-"""Optimizers and multi-loss balancing for PINNs (optax transformations)."""
+"""Optimizers and multi-loss balancing for PINNs, as optax transformations.
 
+- :func:`soap` / :func:`scale_by_soap`: SOAP with the reference implementation's semantics.
+- :func:`autobalance` (+ :func:`auto_adam`, :func:`auto_adamw`, :func:`auto_soap`): one optimizer
+  state per loss term, updates summed; :func:`per_term_grads` gives the per-term gradients.
+- :func:`balance` with a rule from :data:`RULES`: the weighting / gradient-surgery baselines.
+- :func:`alignment_score` and friends: the gradient alignment score of the SOAP-for-PINNs paper.
+"""
+
+from pinns.optim._alignment import (
+    alignment_score,
+    inter_step_alignment,
+    intra_step_alignment,
+    tree_gram,
+)
+from pinns.optim._autobalance import (
+    AutoBalanceState,
+    auto_adam,
+    auto_adamw,
+    auto_soap,
+    autobalance,
+    per_term_grads,
+)
+from pinns.optim._balancing import (
+    RULES,
+    BalanceState,
+    Rule,
+    RuleInputs,
+    balance,
+    combine,
+    config_weights,
+    dwa_weights,
+    equal_weights,
+    grad_norm_weights,
+    imtlg_weights,
+    mgda_weights,
+    ntk_trace,
+    ntk_weights,
+    pcgrad_weights,
+)
 from pinns.optim._soap import (
     DecoupledWeightDecayState,
     SoapState,
@@ -9,9 +47,38 @@ from pinns.optim._soap import (
 )
 
 __all__ = [
-    "DecoupledWeightDecayState",
+    # SOAP
+    "soap",
+    "scale_by_soap",
     "SoapState",
     "decoupled_weight_decay",
-    "scale_by_soap",
-    "soap",
+    "DecoupledWeightDecayState",
+    # AutoBalance
+    "autobalance",
+    "auto_adam",
+    "auto_adamw",
+    "auto_soap",
+    "AutoBalanceState",
+    "per_term_grads",
+    # balancing baselines
+    "balance",
+    "BalanceState",
+    "Rule",
+    "RuleInputs",
+    "RULES",
+    "combine",
+    "equal_weights",
+    "grad_norm_weights",
+    "ntk_weights",
+    "dwa_weights",
+    "pcgrad_weights",
+    "imtlg_weights",
+    "config_weights",
+    "mgda_weights",
+    "ntk_trace",
+    # alignment
+    "alignment_score",
+    "intra_step_alignment",
+    "inter_step_alignment",
+    "tree_gram",
 ]
