@@ -26,6 +26,7 @@ except ImportError:  # pragma: no cover
 import scipy.fft
 
 _LARGE = 2**16
+_MEASURE_FROM = 2**14
 
 
 def default_threads(n_points: int) -> int:
@@ -62,11 +63,12 @@ class RealFFT:
                 raise RuntimeError("pyfftw backend requested but pyfftw is not installed")
             self._real = pyfftw.empty_aligned(self.shape, dtype="float64")
             self._cplx = pyfftw.empty_aligned(self.spectral_shape, dtype="complex128")
-            flags = ("FFTW_MEASURE",)
-            self._fwd = pyfftw.FFTW(self._real, self._cplx, axes=self.axes, direction="FFTW_FORWARD",
-                                    flags=flags, threads=self.threads)
-            self._bwd = pyfftw.FFTW(self._cplx, self._real, axes=self.axes, direction="FFTW_BACKWARD",
-                                    flags=flags + ("FFTW_DESTROY_INPUT",), threads=self.threads)
+            # measured plans pay off only for large transforms; planning time is capped either way
+            flags = ("FFTW_MEASURE",) if n_points >= _MEASURE_FROM else ("FFTW_ESTIMATE",)
+            common = dict(axes=self.axes, threads=self.threads, planning_timelimit=2.0)
+            self._fwd = pyfftw.FFTW(self._real, self._cplx, direction="FFTW_FORWARD", flags=flags, **common)
+            self._bwd = pyfftw.FFTW(self._cplx, self._real, direction="FFTW_BACKWARD",
+                                    flags=flags + ("FFTW_DESTROY_INPUT",), **common)
         elif self.backend != "scipy":
             raise ValueError(f"unknown FFT backend {self.backend!r} (use 'pyfftw' or 'scipy')")
 

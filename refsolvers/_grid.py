@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.special
 import scipy.fft
 
 from ._fft import RealFFT, real_fft
@@ -99,36 +100,37 @@ class PeriodicGrid:
         shape = self.shape if n_fields is None else (n_fields,) + self.shape
         return real_fft(shape, self.ndim, self.threads)
 
-    def project(self, f, quad_factor: float = 2.0) -> np.ndarray:
-        """Exact Fourier coefficients of f (rfftn normalisation), by Gauss-Legendre quadrature.
+    def project(self, f, panels_per_mode: float = 1 / 8, nodes_per_panel: int = 32) -> np.ndarray:
+        """Exact Fourier coefficients of f (rfftn normalisation), by composite Gauss-Legendre quadrature.
 
         Unlike sampling f on the grid, this is exact (to round-off) for functions that are smooth
         on the box but not across its periodic boundary (Allen-Cahn's x^2 cos(pi x)): the result
-        is the truncated Fourier series, with no aliasing of the slow 1/k^2 tail.
+        is the truncated Fourier series, with no aliasing of the slow 1/k^2 tail. Each axis is cut
+        into n/8 panels of 32 Gauss nodes: the fastest mode kept turns by 8*pi per panel, which a
+        32-point rule integrates to ~1e-18 (Gauss-Legendre error (e k h / 4 m)^(2m)).
 
         Args:
             f: callable taking the coordinate arrays ordered like the axes (y, x) -> values.
-            quad_factor: quadrature nodes per axis = quad_factor * n + 32.
         Returns:
             complex array of `spectral_shape`, Nyquist modes zero.
         """
+        z, w = scipy.special.roots_legendre(nodes_per_panel)
         nodes, mats = [], []
         for a in range(self.ndim):
             n, length, x0 = self.shape[a], self.length[a], self.origin[a]
-            m = int(quad_factor * n) + 32
-            z, w = np.polynomial.legendre.leggauss(m)
-            x = x0 + 0.5 * length * (z + 1.0)
-            w = 0.5 * length * w
+            panels = max(1, int(np.ceil(n * panels_per_mode)))
+            h = length / panels
+            left = x0 + h * np.arange(panels)
+            x = (left[:, None] + 0.5 * h * (z[None, :] + 1.0)).ravel()
+            weights = np.tile(0.5 * h * w, panels)
             k = self.wavenumbers()[a].ravel()
             # coefficient_k = n / L * integral f(x) exp(-i k (x - x0)) dx
-            mats.append((n / length) * w[None, :] * np.exp(-1j * np.outer(k, x - x0)))
+            mats.append((n / length) * weights[None, :] * np.exp(-1j * np.outer(k, x - x0)))
             nodes.append(x)
-        values = np.asarray(f(*np.meshgrid(*nodes, indexing="ij")), dtype=float)
-        out = values.astype(complex)
+        out = np.asarray(f(*np.meshgrid(*nodes, indexing="ij")), dtype=float).astype(complex)
         # contract each quadrature axis with its matrix, last axis first
         for a in reversed(range(self.ndim)):
-            out = np.moveaxis(np.tensordot(mats[a], out, axes=([1], [a + out.ndim - self.ndim])), 0,
-                              a + out.ndim - self.ndim)
+            out = np.moveaxis(np.tensordot(mats[a], out, axes=([1], [a])), 0, a)
         return out * self.mode_mask()
 
     def evaluation_matrices(self, coords: tuple) -> list:
