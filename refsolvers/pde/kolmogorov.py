@@ -30,6 +30,8 @@ Courant number about 1.8, late in the run); space = relative size of the outer 1
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 
 from .._etdrk import ETDRK4
@@ -181,7 +183,7 @@ def solve(params: dict, solver: dict, coords: dict, progress: bool = True) -> tu
         return values
 
     values, steps, dt_eff = march(problem, dt, t_out, observe, progress, f"kolmogorov N={n}",
-                                  multiple=3 if check else 1)
+                                  multiple=Fraction(_RATIO).limit_denominator(100).numerator if check else 1)
     info = {"method": "vorticity-streamfunction Fourier pseudo-spectral, 2/3 dealiasing, ETDRK4 "
                       "(Cox-Matthews, Kassam-Trefethen contour integral), viscous term exact",
             "n": n, "dt": dt_eff, "steps": steps, "dealias": "2/3", "re": 1.0 / params["nu"],
