@@ -1,0 +1,44 @@
+"""Training recipes of the two source papers, as overrides of `pinns.train.TrainConfig`.
+
+`soap_paper`: SOAP-PINN Table 4 (PirateNet, RWF mu=1 sigma=0.1, lr 1e-3, 5000 warm-up steps, decay
+0.9 every `decay_steps`, batch 8192, grad-norm weights every 1000 steps, causal weighting with 16
+chunks and tolerance 1, `windows` time windows of `steps` each). `autobalance_paper`: AutoBalance
+appendix A.4 (tanh MLP, 50 wide, warm-up 1e-4 -> 1e-2 over 1500 steps, x0.75 every 1000 steps applied
+every 50, 30 000 steps, fixed collocation sets, fixed loss weights, AdamW + AutoBalance).
+`quick`: a small network for minutes on a CPU.
+"""
+
+
+def soap_paper(depth=3, width=256, activation="tanh", rff_scale=2.0, windows=1, steps=100_000,
+               decay_steps=2000) -> dict:
+    return {"net": {"arch": "pirate", "depth": depth, "width": width, "activation": activation,
+                    "rff_scale": rff_scale, "rwf": (1.0, 0.1)},
+            "optimizer": "adam", "balance": "gradnorm", "lr": 1e-3, "schedule": "warmup_exponential",
+            "warmup_steps": 5000, "decay_steps": decay_steps, "decay_rate": 0.9, "batch": 8192,
+            "gradnorm_every": 1000, "causal_chunks": 16, "causal_eps": 1.0, "windows": windows,
+            "steps": steps, "pi_init": True}
+
+
+def soap_quick(windows=1, steps=3000, activation="tanh", rff_scale=2.0, **more) -> dict:
+    """Small PirateNet, short schedule: a demo/test run of minutes on a CPU."""
+    return {"net": {"arch": "pirate", "depth": 1, "width": 64, "activation": activation,
+                    "rff_scale": rff_scale, "rwf": (1.0, 0.1)},
+            "optimizer": "adam", "balance": "gradnorm", "lr": 1e-3, "schedule": "warmup_exponential",
+            "warmup_steps": 200, "decay_steps": 500, "decay_rate": 0.9, "batch": 1024,
+            "gradnorm_every": 100, "causal_chunks": 16, "causal_eps": 1.0, "windows": windows,
+            "steps": steps, "pi_init": True, **more}
+
+
+def autobalance_paper(depth=3, lr_floor=5e-5, batch=2000, n_bc=100) -> dict:
+    return {"net": {"arch": "mlp", "depth": depth, "width": 50, "activation": "tanh", "rff_scale": 0.0,
+                    "rwf": None},
+            "optimizer": "adamw", "weight_decay": 0.01, "balance": "autobalance",
+            "schedule": "autobalance", "lr_init": 1e-4, "lr": 1e-2, "warmup_steps": 1500,
+            "decay_steps": 1000, "decay_rate": 0.75, "decay_every": 50, "lr_floor": lr_floor,
+            "steps": 30_000, "batch": batch, "n_bc": n_bc, "fixed_points": True, "causal_chunks": 0,
+            "windows": 1, "pi_init": False}
+
+
+def autobalance_quick(**paper) -> dict:
+    return {**autobalance_paper(**paper), "steps": 2000, "warmup_steps": 200, "decay_steps": 200,
+            "decay_every": 10}

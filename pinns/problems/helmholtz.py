@@ -1,0 +1,36 @@
+"""Helmholtz (AutoBalance): u_xx + u_yy + k^2 u - q = 0 on [-1, 1]^2, u = 0 on the boundary.
+
+q = (k^2 - 2 (a pi)^2) sin(a pi x) sin(a pi y); exact u = sin(a pi x) sin(a pi y), a = 5, k = 1.
+2000 residual and 400 boundary points, drawn once; weights 1, 1. This file is the single definition.
+"""
+
+import jax.numpy as jnp
+
+from ._base import Problem, grid_reference, laplacian
+from ._presets import autobalance_paper, autobalance_quick
+
+Y, X = 0, 1
+DOMAIN = {"y": (-1.0, 1.0), "x": (-1.0, 1.0)}
+PARAMS = {"a": 5.0, "k": 1.0}
+
+
+def exact_u(z, p=PARAMS):
+    """u(y, x) for z = (..., 2)."""
+    return jnp.sin(p["a"] * jnp.pi * z[..., X]) * jnp.sin(p["a"] * jnp.pi * z[..., Y])
+
+
+def residual(u, p, z):
+    """(1,): Lap u + k^2 u - q at z = (y, x)."""
+    q = (p["k"] ** 2 - 2 * (p["a"] * jnp.pi) ** 2) * exact_u(z, p)
+    return laplacian(u, z, (Y, X)) + p["k"] ** 2 * u(z) - q
+
+
+def build(data=None):
+    if data is not None:
+        raise ValueError("helmholtz has an exact solution and takes no --data")
+    axes = ("y", "x")
+    return Problem(
+        name="helmholtz", axes=axes, fields=("u",), domain=DOMAIN, residual=residual, params=PARAMS,
+        reference=grid_reference(axes, DOMAIN, 300, lambda pts: {"u": exact_u(pts)}),
+        metric_fields=("u",), loss_weights={"res": 1.0, "bc": 1.0}, source="exact",
+        presets={"paper": autobalance_paper(lr_floor=1e-5, n_bc=400), "quick": autobalance_quick(lr_floor=1e-5, n_bc=400)})
