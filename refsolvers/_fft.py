@@ -4,14 +4,16 @@ One `RealFFT` object is built per (shape, axes); it owns aligned input/output bu
 FFTW plans, so a time step does no planning and no allocation beyond the returned copy.
 
 Threads: `REFSOLVERS_THREADS` overrides; otherwise one thread for small transforms (where the
-thread start-up costs more than it saves) and all cores for transforms of 2**16 points or more.
-On a busy machine set `REFSOLVERS_THREADS=1` (FFTW threads spin-wait on a loaded core).
+thread start-up costs more than it saves), and for transforms of 2**15 points or more the plans are
+built for one thread and for all cores and the faster pair, timed right there, is kept: on an idle
+2-core machine two threads are ~1.8x faster, but up to 10x slower when the other core is busy.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import time
 
 import numpy as np
 
@@ -25,16 +27,17 @@ except ImportError:  # pragma: no cover
 
 import scipy.fft
 
-_LARGE = 2**16
+_LARGE = 2**15
 _MEASURE_FROM = 2**14
 
 
-def default_threads(n_points: int) -> int:
-    """Number of FFT threads for a transform of `n_points` real points."""
+def default_threads(n_points: int) -> int | None:
+    """FFT threads for `n_points` real points: the override, 1 when small, None = time both."""
     env = os.environ.get("REFSOLVERS_THREADS")
     if env:
         return max(1, int(env))
-    return 1 if n_points < _LARGE else max(1, os.cpu_count() or 1)
+    cores = os.cpu_count() or 1
+    return 1 if n_points < _LARGE or cores == 1 else None
 
 
 class RealFFT:
@@ -44,7 +47,8 @@ class RealFFT:
         shape: shape of the real (physical-space) array, e.g. ``(2, ny, nx)`` for two fields.
         ndim: number of trailing axes transformed (1 or 2).
         threads: FFTW threads; None picks `default_threads`.
-        backend: "pyfftw", "scipy" or None (pyfftw when installed).
+        backend: "pyfftw", "scipy", "numpy" or None: the `REFSOLVERS_FFT` environment variable, else
+            pyfftw when installed (numpy is the plain baseline of `scripts/bench_solvers.py`).
 
     Attributes:
         spectral_shape: shape of the complex array, last axis ``nx//2 + 1``.
@@ -57,25 +61,47 @@ class RealFFT:
         n_points = int(np.prod([self.shape[a] for a in self.axes]))
         self._inv_n = 1.0 / n_points
         self.threads = threads or default_threads(n_points)
-        self.backend = backend or ("pyfftw" if HAVE_PYFFTW else "scipy")
+        self.backend = backend or os.environ.get("REFSOLVERS_FFT") or ("pyfftw" if HAVE_PYFFTW else "scipy")
         if self.backend == "pyfftw":
             if not HAVE_PYFFTW:
                 raise RuntimeError("pyfftw backend requested but pyfftw is not installed")
             self._real = pyfftw.empty_aligned(self.shape, dtype="float64")
             self._cplx = pyfftw.empty_aligned(self.spectral_shape, dtype="complex128")
             # measured plans pay off only for large transforms; planning time is capped either way
-            flags = ("FFTW_MEASURE",) if n_points >= _MEASURE_FROM else ("FFTW_ESTIMATE",)
-            common = dict(axes=self.axes, threads=self.threads, planning_timelimit=2.0)
-            self._fwd = pyfftw.FFTW(self._real, self._cplx, direction="FFTW_FORWARD", flags=flags, **common)
-            self._bwd = pyfftw.FFTW(self._cplx, self._real, direction="FFTW_BACKWARD",
-                                    flags=flags + ("FFTW_DESTROY_INPUT",), **common)
-        elif self.backend != "scipy":
-            raise ValueError(f"unknown FFT backend {self.backend!r} (use 'pyfftw' or 'scipy')")
+            self._flags = ("FFTW_MEASURE",) if n_points >= _MEASURE_FROM else ("FFTW_ESTIMATE",)
+            if self.threads is None:
+                self.threads = min((1, os.cpu_count()), key=self._time_plans)
+            self._fwd, self._bwd = self._plans(self.threads)
+        elif self.backend == "scipy" and self.threads is None:
+            self.threads = 1
+        elif self.backend not in ("scipy", "numpy"):
+            raise ValueError(f"unknown FFT backend {self.backend!r} (use 'pyfftw', 'scipy' or 'numpy')")
+
+    def _plans(self, threads: int) -> tuple:
+        common = dict(axes=self.axes, threads=threads, planning_timelimit=2.0)
+        fwd = pyfftw.FFTW(self._real, self._cplx, direction="FFTW_FORWARD", flags=self._flags, **common)
+        bwd = pyfftw.FFTW(self._cplx, self._real, direction="FFTW_BACKWARD",
+                          flags=self._flags + ("FFTW_DESTROY_INPUT",), **common)
+        return fwd, bwd
+
+    def _time_plans(self, threads: int, repeats: int = 5) -> float:
+        """Best time of a forward + backward pair with `threads` threads (seconds)."""
+        fwd, bwd = self._plans(threads)
+        self._real[...] = 1.0
+        best = np.inf
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fwd.execute()
+            bwd.execute()
+            best = min(best, time.perf_counter() - start)
+        return best
 
     def forward(self, u: np.ndarray) -> np.ndarray:
         """Return rfftn(u) over the transformed axes (unnormalised), a new complex array."""
         if self.backend == "scipy":
             return scipy.fft.rfftn(u, axes=self.axes, workers=self.threads)
+        if self.backend == "numpy":
+            return np.fft.rfftn(u, axes=self.axes)
         self._real[...] = u
         self._fwd.execute()
         return self._cplx.copy()
@@ -85,6 +111,8 @@ class RealFFT:
         if self.backend == "scipy":
             return scipy.fft.irfftn(u_hat, s=[self.shape[a] for a in self.axes], axes=self.axes,
                                     workers=self.threads)
+        if self.backend == "numpy":
+            return np.fft.irfftn(u_hat, s=[self.shape[a] for a in self.axes], axes=self.axes)
         self._cplx[...] = u_hat
         self._bwd.execute()  # execute() does not normalise; __call__ would, at the cost of a copy
         return self._real * self._inv_n
