@@ -69,7 +69,7 @@ def test_one_term_equals_base_optimizer(make_single, make_auto):
     ids=["adam", "soap"],
 )
 def test_n_identical_terms_give_n_times_the_base_update(make_base):
-    n = 3
+    n = 2
     grads = _grads(2, 5)
     base, auto = make_base(), autobalance(make_base, n)
     params = _params()
@@ -95,7 +95,7 @@ def test_weight_decay_applied_once_adamw():
 
 
 def test_weight_decay_applied_once_soap_on_updated_params():
-    n, lr, wd = 3, 1e-2, 0.5
+    n, lr, wd = 2, 1e-2, 0.5
     params = _params()
     grads = _grads(4, 3)
     base = soap(lr, weight_decay=0.0)
