@@ -51,6 +51,8 @@ def generate(name: str, out_dir, quick: bool = False, force: bool = False, progr
     start = time.perf_counter()
     fields, info = bench.solve(params, solver, coords, progress)
     info = {**info, "settings": solver, "quick": quick, "wall_time_s": round(time.perf_counter() - start, 3)}
+    if bench.convergence and solver == bench.solver and params == bench.params:
+        info["convergence_study"] = bench.convergence  # offline (2N, dt/2) study of these very settings
     return write_h5(path, name, coords, fields, params, info, bench.equation,
                     extra_attrs={"metric_fields": ",".join(bench.metric_fields or bench.fields),
                                  "periodic": ",".join(bench.periodic)})

@@ -36,7 +36,8 @@ def make_problem(params: dict, n: int, dealias: bool) -> SpectralProblem:
 
 BENCHMARK = Benchmark(
     name="allen_cahn", equation=EQUATION, fields=("u",), params=PARAMS,
-    solver={"n": 2048, "dt": 1e-4, "dealias": False},
+    solver={"n": 2048, "dt": 2e-4, "dealias": False},
+    convergence={"self_convergence_2n_half_dt": 1.19e-09, "command": "python scripts/convergence_study.py allen_cahn"},
     quick={"n": 256, "dt": 1e-3, "nt": 21, "nx": 128},
     output={"t": (0.0, 1.0, 201), "x": (-1.0, 1.0, 512)},
     solve=lambda p, s, c, progress: solve_spectral(make_problem, p, s, c, progress, "allen_cahn"),

@@ -35,7 +35,8 @@ def make_problem(params: dict, n: int, dealias: bool) -> SpectralProblem:
 
 BENCHMARK = Benchmark(
     name="kdv", equation=EQUATION, fields=("u",), params=PARAMS,
-    solver={"n": 512, "dt": 1e-5, "dealias": False},
+    solver={"n": 512, "dt": 2e-5, "dealias": False},
+    convergence={"self_convergence_2n_half_dt": 1.25e-11, "command": "python scripts/convergence_study.py kdv"},
     quick={"n": 256, "dt": 1e-4, "nt": 21, "nx": 128},
     output={"t": (0.0, 1.0, 201), "x": (-1.0, 1.0, 512)},
     solve=lambda p, s, c, progress: solve_spectral(make_problem, p, s, c, progress, "kdv"),

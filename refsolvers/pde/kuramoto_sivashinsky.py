@@ -36,7 +36,8 @@ def make_problem(params: dict, n: int, dealias: bool) -> SpectralProblem:
 
 BENCHMARK = Benchmark(
     name="ks", equation=EQUATION, fields=("u",), params=PARAMS,
-    solver={"n": 512, "dt": 1e-5, "dealias": False},
+    solver={"n": 512, "dt": 2e-5, "dealias": False},
+    convergence={"self_convergence_2n_half_dt": 9.66e-10, "command": "python scripts/convergence_study.py ks"},
     quick={"n": 128, "dt": 1e-4, "nt": 26, "nx": 128},
     output={"t": (0.0, 1.0, 251), "x": (0.0, 2 * np.pi, 512)},
     solve=lambda p, s, c, progress: solve_spectral(make_problem, p, s, c, progress, "ks"),
