@@ -46,8 +46,10 @@ def solve(params, solver, coords, progress=True):
     """The dataset: exact solution on the output grid, error estimated by doubling the nodes.
 
     Solver settings: ``nodes`` (trapezoid nodes); ``cross_check`` (bool): also run the Fourier/ETDRK4
-    solver at ``check_n`` modes and ``check_dt`` and record its relative L2 difference (slow: about a
-    minute or more at the defaults).
+    solver at ``check_n`` modes and ``check_dt`` and record its relative L2 difference (20k steps at the
+    defaults, 10-30 s). Measured on the full output grid: 1.1e-13 at N=4096, dt=5e-5; 1.5e-12 at
+    N=4096, dt=1e-5. The spectral floor is round-off in the stored exp(L dt) ~ 1 - 1e-7 (relative
+    eps per step, compounding over the steps), not resolution: N=2048 gives the same.
     """
     nodes = int(solver["nodes"])
     t, x = np.meshgrid(coords["t"], coords["x"], indexing="ij")
@@ -75,7 +77,7 @@ def solve(params, solver, coords, progress=True):
 
 BENCHMARK = Benchmark(
     name="burgers", equation=EQUATION, fields=("u",), params=PARAMS,
-    solver={"nodes": DEFAULT_NODES, "cross_check": False, "check_n": 4096, "check_dt": 1e-5},
+    solver={"nodes": DEFAULT_NODES, "cross_check": False, "check_n": 4096, "check_dt": 5e-5},
     quick={"nodes": 128, "nt": 21, "nx": 128},
     output={"t": (0.0, 1.0, 201), "x": (-1.0, 1.0, 512)},
     solve=solve, exact=exact,
