@@ -29,8 +29,13 @@ cos/sin(pi y) are evaluated with exact argument reduction (`_sincospi`), so sin(
 at x = 0, +-1, and the nodes are folded in mirror pairs (s, -s): the result is exactly odd in x,
 u(t, +-1) = u(t, 0) = 0 exactly, in floating point. At t = 0 the initial data -sin(pi x) is returned.
 
-The remaining error is round-off: every weight carries a relative error of order a * eps from
-rounding its argument (about 1e-14 for a = 50), which is the level measured (see tests).
+Measured (nu = 0.01/pi, 201 x 512 grid, tests/refsolvers/test_burgers.py): 64 nodes 2.5e-8 relative
+L2, 80 nodes 4e-11 (max abs), 96 nodes and up at round-off, 2.5e-16 relative L2 / 1e-15 max between any two
+of 96 ... 1024 nodes; against the same integrals in 34-digit arithmetic (mpmath), u and u_x agree to
+2e-16 relative L2 / 6e-16 max. DEFAULT_NODES = 256 is a 2.7x margin. Cost: about 0.5 s CPU for the
+201 x 512 grid at 256 nodes (the sin/cos of the nodes are shared by all points of one time).
+Larger t or smaller nu need more nodes (the integrand's bandwidth grows like a * sqrt(nu t)): use
+`node_doubling_error` to check.
 """
 
 from __future__ import annotations
