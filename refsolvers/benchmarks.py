@@ -121,6 +121,7 @@ _ENTRY_MODULES = (
     "refsolvers.pde.gray_scott",
     "refsolvers.pde.ginzburg_landau",
     "refsolvers.pde.kolmogorov",
+    "refsolvers.pde.lid_driven_cavity",
 )
 
 
