@@ -3,7 +3,9 @@
 - :func:`soap` / :func:`scale_by_soap`: SOAP with the reference implementation's semantics.
 - :func:`autobalance` (+ :func:`auto_adam`, :func:`auto_adamw`, :func:`auto_soap`): one optimizer
   state per loss term, updates summed; :func:`per_term_grads` gives the per-term gradients.
-- :func:`balance` with a rule from :data:`RULES`: the weighting / gradient-surgery baselines.
+- :func:`balance` with a rule from :data:`RULES`: the weighting / gradient-surgery baselines;
+  :data:`BALANCERS` gives every multi-term method (AutoBalance included) as
+  ``BALANCERS[name](make_opt, n_terms)``.
 - :func:`alignment_score` and friends: the gradient alignment score of the SOAP-for-PINNs paper.
 """
 
@@ -22,6 +24,7 @@ from pinns.optim._autobalance import (
     per_term_grads,
 )
 from pinns.optim._balancing import (
+    BALANCERS,
     RULES,
     BalanceState,
     Rule,
@@ -66,6 +69,7 @@ __all__ = [
     "Rule",
     "RuleInputs",
     "RULES",
+    "BALANCERS",
     "combine",
     "equal_weights",
     "grad_norm_weights",

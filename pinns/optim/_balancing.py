@@ -38,12 +38,14 @@ import numpy as np
 import optax
 
 from pinns.optim._alignment import tree_gram
+from pinns.optim._autobalance import autobalance
 
 __all__ = [
     "BalanceState",
     "RuleInputs",
     "Rule",
     "RULES",
+    "BALANCERS",
     "balance",
     "combine",
     "equal_weights",
@@ -411,3 +413,22 @@ def balance(
         )
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+
+
+def _balancer(name: str) -> Callable[..., optax.GradientTransformationExtraArgs]:
+    def make(make_opt: Callable[[], optax.GradientTransformation], n_terms: int, **kwargs):
+        return balance(name, make_opt(), n_terms, **kwargs)
+
+    make.__name__ = make.__qualname__ = f"balance_{name}"
+    make.__doc__ = f"``balance({name!r}, make_opt(), n_terms, **kwargs)`` (see :func:`balance`)."
+    return make
+
+
+BALANCERS: dict[str, Callable[..., Any]] = {
+    "autobalance": autobalance,
+    **{name: _balancer(name) for name in RULES},
+}
+"""Every multi-term method under one contract, ``BALANCERS[name](make_opt, n_terms)``: the result's
+``update(grads_seq, state, params)`` takes the per-term gradients (DWA also needs ``losses=``, NTK
+``ntk_traces=``). Put decoupled weight decay in ``make_opt`` for the rules (one inner optimizer),
+but not for ``"autobalance"`` (n inner optimizers): use ``auto_adamw`` / ``auto_soap`` there."""

@@ -11,6 +11,7 @@ import pytest
 from scipy.optimize import minimize
 
 from pinns.optim import (
+    BALANCERS,
     RULES,
     balance,
     dwa_weights,
@@ -239,3 +240,12 @@ def test_every_rule_runs_under_jit_with_adam():
 
     for name, result in two_steps(_tree_grads(vecs)).items():
         assert all(np.all(np.isfinite(x)) for x in jax.tree.leaves(result)), name
+
+
+def test_balancers_share_the_autobalance_contract():
+    params = {"a": jnp.zeros(2), "b": jnp.zeros(3)}
+    grads = _tree_grads(np.array([[1.0, 0, 0, 0, 0], [-1.0, 1.0, 0, 0, 0]]))
+    assert set(BALANCERS) == set(RULES) | {"autobalance"}
+    tx = BALANCERS["pcgrad"](lambda: optax.sgd(1.0), 2)
+    updates, _ = tx.update(grads, tx.init(params), params)
+    np.testing.assert_allclose(_flat(updates), [-0.5, -1.5, 0, 0, 0], rtol=TIGHT)  # see pcgrad toy
