@@ -122,6 +122,7 @@ _ENTRY_MODULES = (
     "refsolvers.pde.ginzburg_landau",
     "refsolvers.pde.kolmogorov",
     "refsolvers.pde.lid_driven_cavity",
+    "refsolvers.pde.rayleigh_taylor",
 )
 
 
