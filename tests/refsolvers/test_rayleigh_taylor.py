@@ -135,9 +135,11 @@ def test_time_convergence_is_third_order():
 
 
 def test_space_convergence_is_spectral():
-    fine, _ = run(SMOOTH, 48, 96, 0.01, 2.0)
-    errs_y = [rel(run(SMOOTH, 48, m, 0.01, 2.0)[0][:, 2], fine[:, 2]) for m in (32, 48, 64)]
-    errs_x = [rel(run(SMOOTH, n, 96, 0.01, 2.0)[0][:, 2], fine[:, 2]) for n in (16, 24, 32)]
+    # one direction at a time, the other fixed (its error cancels in the differences)
+    ref_y = run(SMOOTH, 32, 96, 0.01, 2.0)[0][:, 2]
+    errs_y = [rel(run(SMOOTH, 32, m, 0.01, 2.0)[0][:, 2], ref_y) for m in (32, 48, 64)]
+    ref_x = run(SMOOTH, 48, 64, 0.01, 2.0)[0][:, 2]
+    errs_x = [rel(run(SMOOTH, n, 64, 0.01, 2.0)[0][:, 2], ref_x) for n in (16, 24, 32)]
     # measured: y 1e-3, 6e-5, 3e-6; x 2e-4, 2e-5, 3e-7. A refinement by 4/3 ... 3/2 gains a factor > 5
     # each time (exponential, not algebraic, decay; second order would give ~2)
     for errs in (errs_y, errs_x):
@@ -146,7 +148,7 @@ def test_space_convergence_is_spectral():
 
 
 # ---------------------------------------------------------------------- linear stability
-def measured_growth(params, n_cheb, t0, t1, dt=5e-3):
+def measured_growth(params, n_cheb, t0, t1, dt=1e-2):
     """ln-growth rate of |psi_hat(k = 2 pi)| between t0 and t1 and the mean base profile T_0(y) there."""
     solver = rt.RayleighTaylor(params, 16, n_cheb)
     solver.start(solver.initial_state())
@@ -162,14 +164,15 @@ def measured_growth(params, n_cheb, t0, t1, dt=5e-3):
 
 
 @pytest.mark.parametrize("pr, ra, delta, tol", [
-    # nearly frozen base (kappa/delta^2 = 0.013): quasi-static error ~1e-3 (measured 1.2e-3)
+    # nearly frozen base (kappa/delta^2 = 0.013): the frozen-profile (quasi-static) rate is off by
+    # ~(d sigma/dt)/sigma^2 ~ 1e-3 (measured +1.2e-3; at Ra = 1e11 the offset drops to 1e-4)
     (1.0, 1e9, 0.05, 3e-3),
-    # benchmark Pr, Ra with a thick interface: the base diffuses faster (measured 0.5 %)
+    # benchmark Pr, Ra with a thick interface: the base diffuses faster (measured +4.7e-3)
     (0.71, 1e6, 0.2, 1e-2),
 ])
 def test_early_growth_matches_linear_stability(pr, ra, delta, tol):
     params = dict(rt.PARAMS, pr=pr, ra=ra, delta=delta, amplitude=1e-6, interface="sin_2pi")
-    m = 128
+    m = 64  # the measured and linear rates agree to 1e-7 between m = 64, 96, 128 and dt = 1e-2, 5e-3
     sigma_run, base = measured_growth(params, m, 3.0, 4.0)
     sigma, _ = rt.linear_growth_rate(params, 2 * np.pi, base, m)
     assert abs(sigma.imag) < 1e-6 * abs(sigma.real)  # RT mode: real growth rate
