@@ -297,15 +297,22 @@ def _wall_extended(problem_n: int, q, lid: str, nu_, nv):
 def evaluate(n: int, q, lid: str, y, x, nu_=None, nv=None) -> dict:
     """Fields of the n-grid state q at the points y (rows) x (columns): dict u, v, p of (len y, len x).
 
-    Bicubic interpolation of the wall-extended staggered fields; p extrapolated to the walls by the
-    end spline pieces (no mean shift here).
+    Bicubic interpolation of the wall-extended staggered fields; points on a wall get the exact
+    boundary values (no-slip; lid profile on y = 1, corners included); p is extrapolated to the walls
+    by the end spline pieces (no mean shift here).
     """
     nu_ = n * (n - 1) if nu_ is None else nu_
     nv = (n - 1) * n if nv is None else nv
+    y, x = np.asarray(y, float), np.asarray(x, float)
     out = {}
     for name, (yn, xn, val) in _wall_extended(n, q, lid, nu_, nv).items():
         spline = RectBivariateSpline(yn, xn, val, bbox=[0.0, 1.0, 0.0, 1.0], kx=3, ky=3, s=0)
         out[name] = spline(y, x)
+    for name in ("u", "v"):
+        f = out[name]
+        f[:, (x == 0.0) | (x == 1.0)] = 0.0
+        f[y == 0.0, :] = 0.0
+        f[y == 1.0, :] = lid_velocity(x, lid) if name == "u" else 0.0
     return out
 
 
@@ -336,7 +343,9 @@ def newton_solve(problem: CavityProblem, q0, tol: float = 1e-8, dtau0: float = 0
     residual non-finite or more than 10x larger is rejected and retried with dtau / 4.
     The last LU factors are reused (chord step) while that cuts ||R|| by at least `chord_rate`;
     otherwise the Jacobian is refactored at the current state.
-    Stops when the projected momentum residual (max|du/dt|) < tol and the continuity residual < tol.
+    Stops when the projected momentum residual (max|du/dt|) and the continuity residual are below
+    max(tol, floor), floor = 100 eps (8 nu / h^2 + 4 / h) being the round-off level of the residual
+    (it matters only for Re << 1, where nu / h^2 is huge).
 
     Returns:
         (q, stats) with stats = {"iterations", "factorizations", "pseudo_time", "residual", "divergence",
@@ -351,6 +360,8 @@ def newton_solve(problem: CavityProblem, q0, tol: float = 1e-8, dtau0: float = 0
     if not np.isfinite(r).all():
         raise BlowUpError(0.0, 0)
     rms = lambda a: float(np.linalg.norm(a) / math.sqrt(a.size))  # noqa: E731
+    floor = 100 * np.finfo(float).eps * (8 * problem.nu / problem.h**2 + 4 / problem.h)
+    tol_eff = max(tol, floor)
     rnorm = rms(r)
     dtau, tau = dtau0, 0.0
     history, factorizations, lu = [], 0, None
@@ -362,11 +373,11 @@ def newton_solve(problem: CavityProblem, q0, tol: float = 1e-8, dtau0: float = 0
             div = problem.divergence(q)
             history.append((it, tau, dtau, res, div, factorizations))
             bar.set_postfix_str(f"max|du/dt|={res:.2e} dtau={dtau:.1e} LU={factorizations}", refresh=False)
-            if res < tol and div < tol:
+            if res < tol_eff and div < tol_eff:
                 break
             if it >= max_iter:
                 raise RuntimeError(f"lid_driven_cavity: not converged after {it} iterations (pseudo time "
-                                   f"{tau:.4g}): max|du/dt| = {res:.3e} > tol = {tol:g}; raise max_iter or n")
+                                   f"{tau:.4g}): max|du/dt| = {res:.3e} > tol = {tol_eff:.3g}; raise max_iter or n")
             accepted = False
             if lu is not None:  # chord step with the last factors
                 trial = q - lu.solve(r)
@@ -402,7 +413,7 @@ def newton_solve(problem: CavityProblem, q0, tol: float = 1e-8, dtau0: float = 0
     finally:
         bar.close()
     return q, {"iterations": it, "factorizations": factorizations, "pseudo_time": tau, "residual": res,
-               "divergence": div, "history": history}
+               "divergence": div, "tol_effective": tol_eff, "history": history}
 
 
 # --------------------------------------------------------------------------------------------------
