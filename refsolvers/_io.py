@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import os
 import pathlib
@@ -71,6 +72,10 @@ def write_h5(path, benchmark: str, coords: dict, fields: dict, params: dict, sol
             f.attrs["version"] = _package_version()
             for key, value in (extra_attrs or {}).items():
                 f.attrs[key] = value if isinstance(value, (str, int, float)) else json.dumps(_jsonable(value))
+            digest = hashlib.sha256()
+            for name in sorted(fields):
+                digest.update(name.encode() + np.ascontiguousarray(fields[name], dtype=np.float64).tobytes())
+            f.attrs["fields_sha256"] = digest.hexdigest()  # content hash, independent of `created`
             scales = {}
             for name in dims:
                 ds = f.create_dataset(name, data=np.asarray(coords[name], dtype=np.float64))
