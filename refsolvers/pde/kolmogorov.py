@@ -201,7 +201,7 @@ def solve(params: dict, solver: dict, coords: dict, progress: bool = True) -> tu
 
         def compare(i, w_hat):
             if i < 0:
-                return np.zeros(1)
+                return np.zeros(len(FIELDS))
             diff = fields_at(w_hat) - values[i]
             norms[:, 0] += np.sum(diff**2, axis=(1, 2))
             norms[:, 1] += np.sum(values[i] ** 2, axis=(1, 2))

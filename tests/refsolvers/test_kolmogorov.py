@@ -212,6 +212,20 @@ def test_time_convergence_is_fourth_order_and_the_estimate_tracks_the_error():
     estimate = np.linalg.norm(run[5e-3] - run[7.5e-3]) / np.linalg.norm(run[5e-3]) / (1.5**4 - 1)
     assert 0.5 < estimate / err[5e-3] < 2, (estimate, err[5e-3])
 
+def test_solve_on_outputs_starting_at_their_spacing():
+    """The default layout t = dt_out, 2 dt_out, ... (one rollout from t = 0, first value dropped)."""
+    bench = kf.BENCHMARK
+    p, s, out = bench.settings(quick=True, n=32, nx=17, ny=17)
+    coords = {**bench.coords(out), "t": np.array([0.1, 0.2, 0.3])}
+    fields, info = kf.solve(p, s, coords, progress=False)
+    assert fields["w"].shape == (3, 17, 17) and len(info["energy"]) == 3
+    assert info["error_estimate"]["time"] > 0
+    # the first output is t = 0.1, not the initial field
+    initial = kf.make_problem(p, 32)
+    w0 = initial.grid.evaluate_uniform(initial.u0_hat, (17, 17))
+    assert np.linalg.norm(fields["w"][0] - w0) > 1e-3 * np.linalg.norm(w0)
+
+
 def test_unstable_error_check_companion_is_reported_not_fatal(monkeypatch):
     monkeypatch.setattr(kf, "_RATIO", 12.0)  # a companion step 12x longer is far past the stability limit
     bench = kf.BENCHMARK
