@@ -89,6 +89,7 @@ class TrainConfig:
         seed: PRNG seed (network init and sampling).
         log_every, ckpt_every: metrics / checkpoint cadence in steps.
         eval_points: at most this many reference points for the rel_l2 logged during training.
+        log_alignment: log the intra-step gradient alignment (one extra per-term gradient pass per log).
         dtype: "float32" or "float64".
     """
 
@@ -126,6 +127,7 @@ class TrainConfig:
     log_every: int = 100
     ckpt_every: int = 1000
     eval_points: int = 20_000
+    log_alignment: bool = True
     dtype: str = "float32"
 
     def to_dict(self) -> dict:
@@ -339,6 +341,7 @@ class Trainer:
         self.replicated = NamedSharding(self.mesh, P())
         self.sharded = NamedSharding(self.mesh, P("data"))
         self._chunk_fns = {}
+        self._refresh_fn = None
         self._predict_fn = None
 
     # ---------------------------------------------------------------- model
@@ -362,37 +365,44 @@ class Trainer:
 
     # ---------------------------------------------------------------- sampling
 
-    def _uniform(self, key, n, ta, tb):
+    def _box(self, unit, ta, tb):
+        """Map uniform numbers (n, d) in [0, 1) to the space-time box of window [ta, tb]."""
         lo = jnp.asarray([ta if a == "t" else self.problem.domain[a][0] for a in self.axes], self.dtype)
         hi = jnp.asarray([tb if a == "t" else self.problem.domain[a][1] for a in self.axes], self.dtype)
-        return lo + (hi - lo) * jax.random.uniform(key, (n, len(self.axes)), self.dtype)
+        return lo + (hi - lo) * unit
 
     def sample(self, key, ta, tb, ic_values) -> dict:
-        """One batch: residual points (sharded), initial, boundary and data points."""
-        cfg, k_res, k_ic, k_bc, k_face = self.cfg, *jax.random.split(key, 4)
-        res = self._uniform(k_res, cfg.batch, ta, tb)
+        """One batch: residual points (sharded), initial, boundary and data points.
+
+        All randomness comes from one `jax.random.uniform` draw (one threefry: quick to compile).
+        """
+        cfg, d = self.cfg, len(self.axes)
+        n0 = 0 if self.ic_points is None else self.ic_points.shape[0]
+        sizes = [cfg.batch * d, self.n_ic if self.n_ic < n0 else 0, self.n_bc * (d + 1) if self.faces else 0]
+        draw = jax.random.uniform(key, (sum(sizes),), self.dtype)
+        parts = np.cumsum([0] + sizes)
+        res = self._box(draw[:parts[1]].reshape(cfg.batch, d), ta, tb)
         if self.chunks:  # stratify time: equal numbers of points in each causal chunk, chunk-major
             frac = (res[:, self.t_axis] - ta) / (tb - ta)
             chunk = jnp.repeat(jnp.arange(self.chunks), cfg.batch // self.chunks)
             res = res.at[:, self.t_axis].set(ta + (tb - ta) * (chunk + frac) / self.chunks)
         batch = {"res": jax.lax.with_sharding_constraint(res, self.sharded)}
         if self.ic_points is not None:
-            n0 = self.ic_points.shape[0]
-            if self.n_ic >= n0:
+            if sizes[1] == 0:
                 pts, vals = self.ic_points, ic_values
             else:
-                idx = jax.random.randint(k_ic, (self.n_ic,), 0, n0)
+                idx = jnp.minimum((draw[parts[1]:parts[2]] * n0).astype(jnp.int32), n0 - 1)
                 pts, vals = self.ic_points[idx], ic_values[idx]
             tcol = jnp.full((pts.shape[0], 1), ta, self.dtype)
             batch["ic"] = (jnp.concatenate([tcol, pts], axis=1), vals)
         if self.faces:
-            pts = self._uniform(k_bc, self.n_bc, ta, tb)
-            face = jax.random.randint(k_face, (self.n_bc,), 0, len(self.faces))
+            block = draw[parts[2]:parts[3]].reshape(self.n_bc, d + 1)
+            pts = self._box(block[:, :d], ta, tb)
+            face = jnp.minimum((block[:, d] * len(self.faces)).astype(jnp.int32), len(self.faces) - 1)
             axis = jnp.asarray([a for a, _ in self.faces])[face]
             bounds = [(ta, tb) if a == "t" else self.problem.domain[a] for a in self.axes]
             value = jnp.asarray([bounds[a][s] for a, s in self.faces], self.dtype)[face]
-            pts = jnp.where(jnp.arange(len(self.axes))[None, :] == axis[:, None], value[:, None], pts)
-            batch["bc"] = pts
+            batch["bc"] = jnp.where(jnp.arange(d)[None, :] == axis[:, None], value[:, None], pts)
         return batch
 
     # ---------------------------------------------------------------- losses
@@ -444,6 +454,13 @@ class Trainer:
         jac, (losses, aux) = jax.jacrev(f, has_aux=True)(theta)
         return jac, losses, aux
 
+    def gradnorm_update(self, theta, batch, ta, weights):
+        """Running-average grad-norm weights: m w + (1 - m) `grad_norm_weights` of this batch's term gradients."""
+        jac, _, _ = self.term_grads(theta, batch, ta)
+        norms = jnp.sqrt(sum(jnp.sum(g.reshape(self.n_terms, -1) ** 2, axis=1) for g in jax.tree_util.tree_leaves(jac)))
+        m = self.cfg.gradnorm_momentum
+        return m * weights + (1 - m) * grad_norm_weights(norms).astype(weights.dtype)
+
     # ---------------------------------------------------------------- state
 
     def init_carry(self, theta) -> dict:
@@ -452,7 +469,8 @@ class Trainer:
                 "prev_grad": jax.tree_util.tree_map(jnp.zeros_like, theta)}
 
     def init_params(self, key):
-        theta = jax.tree_util.tree_map(lambda x: jnp.asarray(x, self.dtype), self.net.init(key))
+        init = jax.jit(lambda k: jax.tree_util.tree_map(lambda x: jnp.asarray(x, self.dtype), self.net.init(k)))
+        theta = init(key)
         if self.cfg.pi_init and self.cfg.net.arch == "pirate" and not self.cfg.separate_nets \
                 and self.problem.initial is not None:
             theta = self._pi_init(theta, jax.random.fold_in(key, 1))
@@ -468,8 +486,8 @@ class Trainer:
         ts = np.linspace(ta, tb, n_t)
         pts = np.concatenate([np.concatenate([np.full((n_x, 1), t), np.asarray(self.ic_points)[idx]], 1) for t in ts])
         target = np.tile(np.asarray(self.initial_values)[idx], (n_t, 1))
-        feats = jax.vmap(lambda z: pirate_features(theta, self._embed_static(z.at[self.t_axis].add(-ta))))(
-            jnp.asarray(pts, self.dtype))
+        feats = jax.jit(jax.vmap(lambda th, z: pirate_features(th, self._embed_static(z.at[self.t_axis].add(-ta))),
+                                 (None, 0)))(theta, jnp.asarray(pts, self.dtype))
         a = np.concatenate([np.asarray(feats, np.float64), np.ones((len(pts), 1))], axis=1)
         coef = np.linalg.lstsq(a, target.astype(np.float64), rcond=None)[0]
         out = theta["out"]
@@ -480,12 +498,13 @@ class Trainer:
 
     # ---------------------------------------------------------------- steps
 
-    def _step(self, carry, step, base_key, window_start, ta, tb, ic_values):
-        cfg = self.cfg
-        key = jax.random.fold_in(base_key, 0 if cfg.fixed_points else step)
-        batch = self.sample(key, ta, tb, ic_values)
+    def _batch(self, step, base_key, ta, tb, ic_values):
+        key = jax.random.fold_in(base_key, 0 if self.cfg.fixed_points else step)
+        return self.sample(key, ta, tb, ic_values)
+
+    def _step(self, carry, step, base_key, ta, tb, ic_values):
+        batch = self._batch(step, base_key, ta, tb, ic_values)
         theta, weights = carry["theta"], carry["weights"]
-        local = step - window_start
         if self.per_term:
             jac, losses, aux = self.term_grads(theta, batch, ta)
             grads = [jax.tree_util.tree_map(lambda g, i=i: weights[i] * g[i], jac) for i in range(self.n_terms)]
@@ -493,15 +512,6 @@ class Trainer:
             grad = jax.tree_util.tree_map(lambda *g: sum(g), *grads)
             loss = jnp.sum(weights * losses)
         else:
-            if self.gradnorm:
-                def refresh(w):
-                    jac, _, _ = self.term_grads(theta, batch, ta)
-                    norms = jnp.sqrt(sum(jnp.sum(g.reshape(self.n_terms, -1) ** 2, axis=1)
-                                         for g in jax.tree_util.tree_leaves(jac)))
-                    m = cfg.gradnorm_momentum
-                    return m * w + (1 - m) * grad_norm_weights(norms).astype(w.dtype)
-
-                weights = jax.lax.cond(local % cfg.gradnorm_every == 0, refresh, lambda w: w, weights)
             (loss, (losses, aux)), grad = jax.value_and_grad(self.weighted_loss, has_aux=True)(
                 theta, batch, ta, weights)
             updates, opt = self.optimizer.update(grad, carry["opt"], theta)
@@ -512,15 +522,25 @@ class Trainer:
         return {"theta": theta, "opt": opt, "weights": weights, "prev_grad": grad}, out
 
     def chunk_fn(self, n: int):
-        """jit: (carry, start, base_key, window_start, ta, tb, ic_values) -> (carry, per-step metrics)."""
+        """jit: (carry, start, base_key, ta, tb, ic_values) -> (carry, per-step metrics) of `n` steps."""
         if n not in self._chunk_fns:
-            def run(carry, start, base_key, window_start, ta, tb, ic_values):
+            def run(carry, start, base_key, ta, tb, ic_values):
                 steps = start + jnp.arange(n, dtype=jnp.int32)
-                body = lambda c, s: self._step(c, s, base_key, window_start, ta, tb, ic_values)  # noqa: E731
+                body = lambda c, s: self._step(c, s, base_key, ta, tb, ic_values)  # noqa: E731
                 return jax.lax.scan(body, carry, steps)
 
             self._chunk_fns[n] = jax.jit(run)
         return self._chunk_fns[n]
+
+    def refresh_weights(self, carry, step, base_key, ta, tb, ic_values):
+        """Grad-norm update of ``carry["weights"]`` on the batch of `step` (jit; run before that step)."""
+        if self._refresh_fn is None:
+            def refresh(carry, step, base_key, ta, tb, ic_values):
+                batch = self._batch(step, base_key, ta, tb, ic_values)
+                return {**carry, "weights": self.gradnorm_update(carry["theta"], batch, ta, carry["weights"])}
+
+            self._refresh_fn = jax.jit(refresh)
+        return self._refresh_fn(carry, step, base_key, ta, tb, ic_values)
 
     def intra_alignment(self, theta, key, ta, tb, ic_values):
         """Alignment score of the per-term gradients on one batch (SOAP-PINN eq. 3, intra-step)."""
@@ -654,12 +674,13 @@ class Run:
         out_dir: run folder.
         problem, cfg: what to train.
         devices: mesh devices (default all).
+        trainer: reuse a `Trainer` of the same problem and config (its compiled steps).
     """
 
-    def __init__(self, out_dir, problem: Problem, cfg: TrainConfig, devices=None):
+    def __init__(self, out_dir, problem: Problem, cfg: TrainConfig, devices=None, trainer: Trainer | None = None):
         self.dir = pathlib.Path(out_dir)
         self.problem, self.cfg = problem, cfg
-        self.trainer = Trainer(problem, cfg, devices)
+        self.trainer = trainer if trainer is not None else Trainer(problem, cfg, devices)
         self.base_key = jax.random.PRNGKey(cfg.seed)
         self.eval_pts, self.eval_ref = evaluation_points(problem, cfg.eval_points)
         self.total_steps = cfg.steps * cfg.windows
@@ -703,15 +724,17 @@ class Run:
             keep = pts[:, tr.t_axis] <= tb + 1e-12
             pts, ref = pts[keep], {k: v[keep] for k, v in ref.items()}
         rel = errors(tr.predict(thetas, pts), ref, list(ref))["rel_l2"] if len(pts) else {}
-        key = jax.random.fold_in(jax.random.fold_in(self.base_key, 2), state.step)
-        intra = tr.intra_alignment(state.carry["theta"], key, ta, tb,
-                                   state.ic_values if state.ic_values is not None else jnp.zeros(0))
+        intra = float("nan")
+        if self.cfg.log_alignment:
+            key = jax.random.fold_in(jax.random.fold_in(self.base_key, 2), state.step)
+            intra = tr.intra_alignment(state.carry["theta"], key, ta, tb,
+                                       state.ic_values if state.ic_values is not None else jnp.zeros(0))
         local = state.step - state.window * self.cfg.steps
         record = {"step": state.step, "window": state.window, "loss": float(last["loss"]),
                   **{t: float(v) for t, v in zip(tr.terms, last["terms"])},
                   "weights": {t: float(v) for t, v in zip(tr.terms, last["weights"])},
                   "causal_min_weight": float(last["causal_min"]), "lr": float(tr.schedule(local - 1)),
-                  "alignment_intra": float(intra), "alignment_inter": float(last["inter_alignment"]),
+                  "alignment_intra": float(intra) if self.cfg.log_alignment else None, "alignment_inter": float(last["inter_alignment"]),
                   "rel_l2": rel, "wall_s": round(wall, 3), "steps_per_s": round(rate, 2)}
         with open(self.dir / METRICS_FILE, "a") as f:
             f.write(json.dumps(_jsonable(record)) + "\n")
@@ -729,8 +752,9 @@ class Run:
             ic = jnp.asarray(np.stack([pred[f] for f in self.problem.ic_fields], axis=-1), tr.dtype)
         return RunState(state.step, state.window + 1, self._place(tr.init_carry(theta)), ic, state.done + [theta])
 
-    def train(self, state: RunState, progress: bool = True, on_record: Callable | None = None) -> RunState:
-        """Run from `state` to `cfg.steps * cfg.windows` steps; returns the final state.
+    def train(self, state: RunState, progress: bool = True, on_record: Callable | None = None,
+              until: int | None = None) -> RunState:
+        """Run from `state` to `cfg.steps * cfg.windows` steps (or `until`); returns the final state.
 
         Raises:
             TrainingError: a non-finite loss (the last good checkpoint is kept).
@@ -742,21 +766,28 @@ class Run:
         bar = tqdm(total=self.total_steps, initial=state.step, disable=not progress, unit="step",
                    dynamic_ncols=True, desc=self.problem.name)
         wall0 = time.perf_counter() - self._previous_wall()
+        until = min(until or self.total_steps, self.total_steps)
         try:
-            while state.step < self.total_steps:
+            while state.step < until:
                 if state.step >= (state.window + 1) * cfg.steps:
                     state = self.next_window(state)
                     self.save(state)
-                window_end = (state.window + 1) * cfg.steps
-                # chunks end on multiples of log_every, so resumed runs execute the same chunks
-                end = min(window_end, (state.step // cfg.log_every + 1) * cfg.log_every)
+                window_start, window_end = state.window * cfg.steps, (state.window + 1) * cfg.steps
+                local = state.step - window_start
+                # chunk ends are fixed multiples (log_every, gradnorm_every in the window, window end),
+                # so a resumed run executes exactly the chunks of an uninterrupted one
+                end = min(window_end, (state.step // cfg.log_every + 1) * cfg.log_every, until)
+                if tr.gradnorm:
+                    end = min(end, window_start + (local // cfg.gradnorm_every + 1) * cfg.gradnorm_every)
                 n = end - state.step
                 ta, tb = tr.window_bounds[state.window]
                 ic = state.ic_values if state.ic_values is not None else jnp.zeros(0)
+                key = jax.random.fold_in(self.base_key, 1)
                 t_chunk = time.perf_counter()
-                carry, out = tr.chunk_fn(n)(state.carry, jnp.int32(state.step),
-                                           jax.random.fold_in(self.base_key, 1), jnp.int32(state.window * cfg.steps),
-                                           ta, tb, ic)
+                carry = state.carry
+                if tr.gradnorm and local % cfg.gradnorm_every == 0:
+                    carry = tr.refresh_weights(carry, jnp.int32(state.step), key, ta, tb, ic)
+                carry, out = tr.chunk_fn(n)(carry, jnp.int32(state.step), key, ta, tb, ic)
                 losses = np.asarray(out["loss"])
                 rate = n / max(time.perf_counter() - t_chunk, 1e-9)
                 if not np.all(np.isfinite(losses)):
@@ -766,12 +797,13 @@ class Run:
                     raise TrainingError(f"loss became non-finite at step {state.step + bad + 1} ({detail}); "
                                         f"stopped, last checkpoint kept at step {self._saved_step()}")
                 state = RunState(end, state.window, carry, state.ic_values, state.done)
-                record = self.log_metrics(state, out, time.perf_counter() - wall0, rate)
-                if on_record:
-                    on_record(record)
                 bar.update(n)
-                bar.set_postfix(loss=f"{record['loss']:.3e}",
-                                rel_l2=",".join(f"{v:.2e}" for v in record["rel_l2"].values()))
+                if end % cfg.log_every == 0 or end in (window_end, until):
+                    record = self.log_metrics(state, out, time.perf_counter() - wall0, rate)
+                    if on_record:
+                        on_record(record)
+                    bar.set_postfix(loss=f"{record['loss']:.3e}",
+                                    rel_l2=",".join(f"{v:.2e}" for v in record["rel_l2"].values()))
                 if end % cfg.ckpt_every == 0 or end == window_end:
                     self.save(state)
         except KeyboardInterrupt:

@@ -1,0 +1,99 @@
+"""Command line: train -> eval -> resume on a small exact problem; bad input gives one line and exit 2."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import refsolvers
+from pinns.cli import main
+from pinns.problems import get_problem
+from pinns.train import make_config
+
+
+def one_error_line(capsys, code, expected_code=2):
+    err = capsys.readouterr().err.strip()
+    assert code == expected_code
+    assert len(err.splitlines()) == 1 and err.startswith("pinns: error: "), err
+    return err
+
+
+def write_burgers(path, benchmark="burgers", params=None):
+    t, x = np.linspace(0, 1, 5), np.linspace(-1, 1, 9)
+    refsolvers.write_h5(path, benchmark, {"t": t, "x": x}, {"u": np.zeros((5, 9))}, params or {"nu": 0.01},
+                        {"method": "test"}, "test")
+
+
+def test_unknown_problem(capsys, tmp_path):
+    err = one_error_line(capsys, main(["train", "nope", "--out", str(tmp_path / "r")]))
+    assert "unknown problem 'nope'" in err
+
+
+def test_missing_dataset(capsys, tmp_path):
+    err = one_error_line(capsys, main(["train", "burgers", "--data", str(tmp_path), "--out", str(tmp_path / "r")]))
+    assert "no dataset for burgers" in err
+
+
+def test_dataset_of_another_benchmark(capsys, tmp_path):
+    write_burgers(tmp_path / "burgers.h5", benchmark="allen_cahn", params={"d": 1e-4, "a": 5.0})
+    err = one_error_line(capsys, main(["train", "burgers", "--data", str(tmp_path), "--out", str(tmp_path / "r")]))
+    assert "is for benchmark 'allen_cahn', not 'burgers'" in err
+
+
+def test_impossible_settings_are_refused_before_training(capsys, tmp_path):
+    write_burgers(tmp_path / "burgers.h5")
+    err = one_error_line(capsys, main(["train", "burgers", "--data", str(tmp_path), "--out", str(tmp_path / "r"),
+                                       "--batch", "100"]))
+    assert "not divisible by causal_chunks 16" in err
+    err = one_error_line(capsys, main(["train", "burgers", "--data", str(tmp_path), "--out", str(tmp_path / "r"),
+                                       "--optimizer", "lbfgs"]))
+    assert "unknown optimizer 'lbfgs'" in err
+
+
+def test_corrupt_checkpoint(capsys, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    cfg = make_config(get_problem("wave"), "quick")
+    (run / "config.json").write_text(json.dumps(cfg.to_dict()))
+    (run / "checkpoint.npz").write_bytes(b"PK\x03\x04 truncated")
+    err = one_error_line(capsys, main(["eval", str(run)]))
+    assert "corrupt checkpoint" in err
+    err = one_error_line(capsys, main(["train", "wave", "--out", str(run), "--resume"]))
+    assert "corrupt checkpoint" in err
+
+
+def test_eval_of_a_folder_that_is_not_a_run(capsys, tmp_path):
+    err = one_error_line(capsys, main(["eval", str(tmp_path)]))
+    assert "is not a run folder" in err
+
+
+def test_train_eval_resume_end_to_end(capsys, tmp_path):
+    run = tmp_path / "rd"
+    args = ["train", "reaction_diffusion", "--out", str(run), "--preset", "quick", "--balance", "none",
+            "--steps", "20", "--batch", "128", "--log-every", "10", "--no-progress"]
+    assert main(args) == 0
+    trained = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert trained["step"] == 20 and set(trained) == {"rel_l2", "mse", "linf", "step"}
+    assert (run / "prediction.png").stat().st_size > 1000
+    lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [x["step"] for x in lines] == [10, 20]
+    assert {"loss", "res", "bc", "weights", "rel_l2", "wall_s", "steps_per_s", "lr"} <= set(lines[-1])
+
+    assert main(["eval", str(run)]) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    assert evaluated == trained  # same checkpoint, same numbers
+
+    one_error_line(capsys, main(args))  # the folder holds a run: refuse to overwrite it
+    assert main(["train", "reaction_diffusion", "--out", str(run), "--steps", "30", "--resume", "--no-progress"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["step"] == 30
+    assert [json.loads(x)["step"] for x in (run / "metrics.jsonl").read_text().splitlines()] == [10, 20, 30]
+
+
+def test_console_script_exit_code(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "pinns.cli", "train", "nope", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == ["pinns: error: unknown problem 'nope' (known: " +
+                                                proc.stderr.split("(known: ")[1].strip()]
