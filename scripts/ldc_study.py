@@ -10,6 +10,9 @@ from Ghia's tabulated centreline velocities (misprints skipped; Ghia's points ar
 k/128, evaluated there exactly) for the n solution and for the Richardson extrapolation
 (4 f_n - f_{n/2}) / 3, plus the centreline extrema; rows for n/2 and n (Richardson from n/4, n/2 and n/2, n). `order`: extrema on n/4, n/2, n and the observed
 order log2(d1/d2). `time`: wall and CPU time of the full default solve (as `refsolvers generate`).
+`march`: the rejected baseline -- a projection method on the same MAC grid (AB2 convection, implicit
+diffusion, exact DCT projection, dt = h/4) marched from rest until max|du/dt| < 1e-8; steps and CPU.
+    nice python scripts/ldc_study.py march --re 1000 --n 64
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import time
 
 import numpy as np
 
-from refsolvers.pde.lid_driven_cavity import BENCHMARK, solve, solve_sequence
+from refsolvers.pde.lid_driven_cavity import BENCHMARK, CavityProblem, solve, solve_sequence
 
 DATA = pathlib.Path(__file__).resolve().parents[1] / "tests" / "data"
 MISPRINTS = {("u", 3200, 0.4531), ("u", 10000, 0.5), ("v", 400, 0.9063), ("v", 1000, 0.5)}
@@ -59,9 +62,47 @@ def extrema(sol, m=4001):
     return u.min(), v.max(), v.min()
 
 
+def march(re: float, n: int, lid: str, cfl: float = 0.25, tol: float = 1e-8, max_steps: int = 2_000_000):
+    """Projection-method baseline on the solver's MAC operators; returns (steps, t, residual, CPU s)."""
+    import scipy.sparse as sp
+    import scipy.sparse.linalg as spla
+    from scipy.fft import dctn, idctn
+
+    P = CavityProblem(n, re, lid)
+    dt = cfl * P.h
+    solve_u = spla.splu((sp.eye(P.nu_) / dt - P.nu * P.lap_u).tocsc()).solve
+    solve_v = spla.splu((sp.eye(P.nv) / dt - P.nu * P.lap_v).tocsc()).solve
+    lam = (2 * np.cos(np.pi * np.arange(n) / n) - 2) / P.h**2
+    eig = lam[:, None] + lam[None, :]
+    eig[0, 0] = 1.0
+
+    def conv(u, v):
+        uc, uk, vk = P.ux_c @ u, P.uy_k @ u + P.uy_k_bc, P.vx_k @ v
+        vc, vk2, uk2 = P.vy_c @ v, P.vx_k2 @ v, P.ux_k2 @ u
+        return P.dx_u @ (uc * uc) + P.dy_u @ (uk * vk), P.dx_v @ (uk2 * vk2) + P.dy_v @ (vc * vc)
+
+    c0 = time.process_time()
+    u, v = np.zeros(P.nu_), np.zeros(P.nv)
+    cu_old, cv_old = conv(u, v)
+    for step in range(1, max_steps + 1):
+        cu, cv = conv(u, v)
+        a, b = (1.5, -0.5) if step > 1 else (1.0, 0.0)
+        us = solve_u(u / dt - (a * cu + b * cu_old) + P.nu * P.lap_u_bc)
+        vs = solve_v(v / dt - (a * cv + b * cv_old))
+        phi_hat = dctn((P.div_u @ us + P.div_v @ vs).reshape(n, n), type=2, norm="ortho") / eig
+        phi_hat[0, 0] = 0.0
+        phi = idctn(phi_hat, type=2, norm="ortho").ravel()
+        un, vn = us - P.grad_x @ phi, vs - P.grad_y @ phi
+        res = max(np.abs(un - u).max(), np.abs(vn - v).max()) / dt
+        u, v, cu_old, cv_old = un, vn, cu, cv
+        if not np.isfinite(res) or res < tol:
+            break
+    return step, step * dt, res, time.process_time() - c0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("what", choices=("ghia", "order", "time"))
+    ap.add_argument("what", choices=("ghia", "order", "time", "march"))
     ap.add_argument("--re", type=float, nargs="+", default=[100, 400, 1000, 3200, 5000])
     ap.add_argument("--n", type=int, nargs="+", default=[BENCHMARK.solver["n"]])
     ap.add_argument("--lid", default="uniform")
@@ -99,6 +140,14 @@ def main():
                 for k, name in enumerate(("u_min(x=.5)", "v_max(y=.5)", "v_min(y=.5)")):
                     print(f"Re={re:g} lid={args.lid} {name}: " + ", ".join(f"n={s.n}: {ex[i, k]:.6f}" for i, s in enumerate(sols))
                           + f"; order {np.log2(d1[k] / d2[k]):.2f}; Richardson {ex[2, k] + d2[k] / 3:.6f}", flush=True)
+    elif args.what == "march":
+        for re in args.re:
+            for n in args.n:
+                steps, t, res, cpu = march(re, n, args.lid)
+                c0 = time.process_time()
+                solve_sequence({"re": re, "lid": args.lid}, {**BENCHMARK.solver, "n": n}, progress=False)
+                print(f"Re={re:g} n={n} lid={args.lid}: projection method {steps} steps to t={t:.1f}, residual {res:.2e}, "
+                      f"CPU {cpu:.1f} s; Newton sequence CPU {time.process_time() - c0:.1f} s", flush=True)
     else:
         for re in args.re:
             for n in args.n:
