@@ -1,4 +1,4 @@
-"""Command line: ``pinns train``, ``pinns eval``, ``pinns list`` (DESIGN.md section 3).
+"""Command line: ``pinns train``, ``pinns eval``, ``pinns spectrum``, ``pinns list`` (DESIGN.md section 3).
 
 Bad input (unknown problem, missing or foreign dataset, corrupt checkpoint, impossible settings)
 gets one line on stderr, ``pinns: error: ...``, and exit code 2 before any heavy work; a diverged run
@@ -41,8 +41,27 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("run_dir")
     e.add_argument("--plot", help="also write prediction | reference | error to this PNG")
 
+    s = sub.add_parser("spectrum", help="energy spectra of the PINN and of references at several grids (JSON + PNG)")
+    s.add_argument("run_dir")
+    s.add_argument("--grids", type=_numbers(int), default=(128, 256, 512, 1024), help="n of the n x n grids, e.g. 128,256")
+    s.add_argument("--times", type=_numbers(float), help="output times, e.g. 0.5,2 (default: the last trained one)")
+    s.add_argument("--field", default="w", help="w (default), u, v or velocity")
+    s.add_argument("--out", help="JSON path (default RUN_DIR/spectrum.json; PNGs next to it)")
+    s.add_argument("--quick", action="store_true", help="references with refsolvers' quick solver settings")
+    s.add_argument("--no-progress", action="store_true", help="no progress bars")
+
     sub.add_parser("list", help="the problems, one a line")
     return parser
+
+
+def _numbers(kind):
+    def parse(text):
+        try:
+            return tuple(kind(v) for v in text.split(",") if v.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected comma-separated {kind.__name__}s, got {text!r}") from None
+
+    return parse
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> int:
@@ -71,6 +90,13 @@ def main(argv=None) -> int:
             if args.plot:
                 plot_run(run, state, args.plot)
             print(json.dumps(result))
+            return 0
+        if args.command == "spectrum":
+            from .spectrum import spectrum_comparison, summary
+
+            result = spectrum_comparison(args.run_dir, grids=args.grids, times=args.times, field=args.field,
+                                         out=args.out, quick=args.quick, progress=not args.no_progress)
+            print(json.dumps(summary(result)))
             return 0
         from .train import train
 
