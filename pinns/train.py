@@ -71,8 +71,9 @@ class TrainConfig:
         net: network (`pinns.nets.NetConfig`).
         separate_nets: one network per field (the inverse problem's u and a).
         optimizer: key of `OPTIMIZERS`.
-        balance: "gradnorm", "none", "autobalance", or the name of a wrapper in `pinns.optim`
-            with the autobalance contract ``(make_opt, n_terms)``.
+        balance: "gradnorm" (the trainer's own, SOAP-PINN), "none", "autobalance" (`pinns.optim.auto_adam`,
+            `auto_adamw`, `auto_soap` by optimizer), or a baseline of `pinns.optim.BALANCERS`
+            ("equal", "dwa", "pcgrad", "imtlg", "config", "mgda").
         lr, lr_init: peak and initial learning rate of the warm-up.
         schedule: "warmup_exponential" (optax, smooth decay) or "autobalance" (staircase every
             `decay_every` steps, floor `lr_floor`).
@@ -211,7 +212,7 @@ OPTIMIZERS: dict[str, Callable] = {"adam": _adam, "adamw": _adamw, "soap": _soap
 """name -> fn(cfg, learning_rate_or_schedule) -> optax.GradientTransformation."""
 
 BALANCES = ("gradnorm", "none", "autobalance")
-"""Built-in balancing; any other name is looked up in `pinns.optim` (autobalance contract)."""
+"""Balancing names handled here; any other is looked up in `pinns.optim.BALANCERS` (pcgrad, dwa, ...)."""
 
 
 def _from_optim(name: str, what: str):
@@ -244,13 +245,32 @@ def make_schedule(cfg: TrainConfig) -> Callable:
 
 
 def make_optimizer(cfg: TrainConfig, n_terms: int):
-    """(optimizer, per_term): per_term=True means ``update(list_of_term_grads, state, params)``."""
+    """(optimizer, per_term, needs_losses).
+
+    ``per_term``: the optimizer's ``update`` takes the list of per-term gradients (AutoBalance and
+    the `pinns.optim.BALANCERS` baselines); ``needs_losses``: it also takes ``losses=`` (DWA).
+    "gradnorm" and "none" are the trainer's own (one gradient per step; grad-norm weights are
+    refreshed between step chunks from one per-term pass every `gradnorm_every` steps).
+    """
     schedule = make_schedule(cfg)
     make_opt = lambda: OPTIMIZERS[cfg.optimizer](cfg, schedule)  # noqa: E731
     if cfg.balance in ("gradnorm", "none"):
-        return make_opt(), False
-    wrapper = _from_optim(cfg.balance, f"--balance {cfg.balance}")
-    return wrapper(make_opt, n_terms), True
+        return make_opt(), False, False
+    if cfg.balance == "autobalance":  # per-term moments, decoupled weight decay applied once
+        auto = _from_optim(f"auto_{cfg.optimizer}", f"--balance autobalance with --optimizer {cfg.optimizer}")
+        kwargs = _moments(cfg)
+        if cfg.optimizer != "adam":
+            kwargs["weight_decay"] = cfg.weight_decay
+        if cfg.optimizer == "soap" and cfg.soap_frequency:
+            kwargs["precondition_frequency"] = cfg.soap_frequency
+        return auto(schedule, n_terms, **kwargs), True, False
+    balancers = _from_optim("BALANCERS", f"--balance {cfg.balance}")
+    if cfg.balance not in balancers:
+        known = ", ".join(["gradnorm", "none", *sorted(balancers)])
+        raise ValueError(f"unknown --balance {cfg.balance!r} (known: {known})")
+    if cfg.balance == "ntk":
+        raise ValueError("--balance ntk needs NTK traces, which the trainer does not compute yet")
+    return balancers[cfg.balance](make_opt, n_terms), True, cfg.balance == "dwa"
 
 
 # ----------------------------------------------------------------------------- weighting rules
@@ -332,7 +352,7 @@ class Trainer:
             self.data = (jnp.asarray(pts, self.dtype), jnp.asarray(vals, self.dtype), jnp.asarray(idx))
         self.faces = [(self.axes.index(a), side) for a, side in problem.faces]
 
-        self.optimizer, self.per_term = make_optimizer(cfg, self.n_terms)
+        self.optimizer, self.per_term, self.needs_losses = make_optimizer(cfg, self.n_terms)
         self.schedule = make_schedule(cfg)
         self.gradnorm = cfg.balance == "gradnorm" and not self.per_term
 
@@ -508,7 +528,8 @@ class Trainer:
         if self.per_term:
             jac, losses, aux = self.term_grads(theta, batch, ta)
             grads = [jax.tree_util.tree_map(lambda g, i=i: weights[i] * g[i], jac) for i in range(self.n_terms)]
-            updates, opt = self.optimizer.update(grads, carry["opt"], theta)
+            extra = {"losses": losses} if self.needs_losses else {}
+            updates, opt = self.optimizer.update(grads, carry["opt"], theta, **extra)
             grad = jax.tree_util.tree_map(lambda *g: sum(g), *grads)
             loss = jnp.sum(weights * losses)
         else:
