@@ -24,8 +24,13 @@ field; the flow speeds up by about 2x by t = 2, so the Courant number reached is
 `dt` as given.
 
 Error estimate (relative L2 over the output grid, per field): time = |q(dt) - q(1.5 dt)| / (1.5^4 - 1)
-from a companion run with a 1.5 times longer step (a doubled step would cross the stability limit,
-Courant number about 1.8, late in the run); space = relative size of the outer 1/8 of the kept modes of w.
+from a companion run with a 1.5 times longer step, marched in a background thread (a doubled step would
+cross the stability limit, Courant number about 1.8, late in the run); space = relative size of the
+outer 1/8 of the kept modes of w. Neither sees how the flow amplifies errors made early on: see the
+study figures below.
+
+References: Cox & Matthews (2002), Kassam & Trefethen (2005) for ETDRK4; Basdevant (1983) for the
+four-FFT advection; Orszag (1971) for the 2/3 rule.
 """
 
 from __future__ import annotations

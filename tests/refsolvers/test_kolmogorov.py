@@ -145,14 +145,15 @@ def test_initial_field_does_not_depend_on_resolution():
     np.testing.assert_allclose(a, b, rtol=0, atol=1e-10 * np.max(np.abs(b)))
 
 
-@pytest.mark.parametrize("n, counts", [(32, (33, 33)), (32, (65, 17)), (64, (21, 40))])
-def test_fft_output_evaluation_matches_direct_evaluation(n, counts):
+@pytest.mark.parametrize("shape, counts", [((32, 32), (33, 33)), ((32, 32), (65, 17)), ((64, 48), (21, 40)),
+                                           ((16,), (9,)), ((16,), (40,))])
+def test_fft_output_evaluation_matches_direct_evaluation(shape, counts):
     """evaluate_uniform (folded spectrum + inverse FFT) equals the matrix evaluation at the points."""
-    grid = PeriodicGrid((n, n), (1.0, 1.0), (0.0, 0.0))
-    u_hat = grid.to_spectral(np.random.default_rng(2).standard_normal((3, n, n))) * grid.mode_mask()
-    coords = tuple(np.linspace(0, 1, m) for m in counts)
+    grid = PeriodicGrid(shape, (2.0,) * len(shape), (-1.0,) * len(shape))
+    u_hat = grid.to_spectral(np.random.default_rng(2).standard_normal((3,) + shape)) * grid.mode_mask()
+    coords = tuple(np.linspace(-1, 1, m) for m in counts)
     assert grid.uniform_counts(coords) == counts
-    assert grid.uniform_counts((coords[0], coords[1][:-1])) is None  # not a whole period with both ends
+    assert grid.uniform_counts(coords[:-1] + (coords[-1][:-1],)) is None  # not a whole period with both ends
     np.testing.assert_allclose(grid.evaluate_uniform(u_hat, counts), grid.evaluate(u_hat, coords),
                                rtol=0, atol=1e-13)  # round-off of sums of O(1) values
 
