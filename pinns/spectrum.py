@@ -20,7 +20,8 @@ Pairs compared at each time (``pairs`` in the result):
 For each pair: ``departure_k``, the first k >= 1 where |E_a - E_b| > 10 % of E_b (b the second, the
 reference of the pair; shells where both are below 1e-12 max E_b are ignored; None: never), and
 ``high_k_ratio``, the energy in the shells k > k_max / 2 of a over that of b, with k_max = n / 2 the
-Nyquist wavenumber of the coarser grid of the pair (in units of 2 pi / L).
+Nyquist wavenumber of the coarser grid of the pair (in units of 2 pi / L); None when the reference
+holds no energy there above round-off.
 
 Results: a JSON file (default ``RUN_DIR/spectrum.json``) and a log-log PNG per time with all curves
 (``spectrum.png``; ``spectrum_t{t}.png`` when several times are asked for).
@@ -46,12 +47,15 @@ _T_MATCH = 1e-9
 
 
 def high_k_ratio(k, e, e_ref, k_max: float) -> float | None:
-    """Energy of `e` in the shells k > k_max / 2 over that of `e_ref` (common k axis; None if e_ref has none)."""
+    """Energy of `e` in the shells k > k_max / 2 over that of `e_ref` (common k axis).
+
+    None when `e_ref` has no energy there above round-off (DEPARTURE_FLOOR times its total).
+    """
     size = min(len(k), len(e), len(e_ref))
     k, e, e_ref = (np.asarray(a, float)[:size] for a in (k, e, e_ref))
     band = k > k_max / 2
     ref = float(np.sum(e_ref[band]))
-    return float(np.sum(e[band]) / ref) if ref > 0 else None
+    return float(np.sum(e[band]) / ref) if ref > DEPARTURE_FLOOR * float(np.sum(e_ref)) else None
 
 
 def compare_pair(k, e, e_ref, n: int, length: float = 1.0) -> dict:
@@ -123,7 +127,7 @@ def reference_file(problem, dataset_settings: dict, n: int, cache: pathlib.Path,
                    progress: bool = False) -> tuple:
     """(path, how) of a reference of `problem` at solver grid n: "dataset", "cache" or "generated".
 
-    The run's dataset serves when it was solved at n on an (n + 1)^2 output grid (and not `quick`);
+    The run's dataset serves when it was solved at n on an (n + 1)^2 output grid;
     otherwise a file in ``cache/n{n}`` with matching parameters, else one is generated there with the
     dataset's PDE parameters and solver settings (`quick`: refsolvers' quick solver settings), the
     dataset's output times and no error-check companion run.
@@ -133,7 +137,7 @@ def reference_file(problem, dataset_settings: dict, n: int, cache: pathlib.Path,
     name, params = problem.name, dict(problem.params)
     t_coords = np.asarray(problem.reference.coords["t"])
     source = pathlib.Path(problem.source) if problem.source not in ("", "exact", "dataset") else None
-    if not quick and source is not None and source.is_file() and _reference_matches(source, name, params, n, t_coords):
+    if source is not None and source.is_file() and _reference_matches(source, name, params, n, t_coords):
         return source, "dataset"
     folder = cache / f"n{n}"
     path = folder / f"{name}.h5"
@@ -145,8 +149,12 @@ def reference_file(problem, dataset_settings: dict, n: int, cache: pathlib.Path,
     if not np.allclose(bench.coords(bench.settings(quick, nt=len(t_coords))[2])["t"], t_coords, rtol=0,
                        atol=_T_MATCH):
         raise ValueError(f"the run's dataset times are not {name}'s output times: cannot solve matching references")
-    path = refsolvers.generate(name, folder, quick=quick, force=True, progress=progress,
-                               **params, **solver, nx=n + 1, ny=n + 1, nt=len(t_coords))
+    try:
+        path = refsolvers.generate(name, folder, quick=quick, force=True, progress=progress,
+                                   **params, **solver, nx=n + 1, ny=n + 1, nt=len(t_coords))
+    except refsolvers.BlowUpError as exc:
+        raise ValueError(f"the {name} reference at n = {n} blew up ({exc}): grid too coarse for these parameters") \
+            from None
     return path, "generated"
 
 
