@@ -91,15 +91,53 @@ class Net(NamedTuple):
 # ----------------------------------------------------------------------------- layers
 
 
-def dense_init(key, n_in: int, n_out: int, rwf: tuple | None) -> dict:
-    """Glorot-normal dense layer, factorised as {"v", "s", "b"} when `rwf` = (mu, sigma) else {"w", "b"}."""
-    k1, k2 = jax.random.split(key)
-    w = jax.random.normal(k1, (n_in, n_out)) * math.sqrt(2.0 / (n_in + n_out))
+class _Count:
+    """Dry run of an initialiser: counts the standard normals it asks for."""
+
+    def __init__(self):
+        self.total = 0
+
+    def normal(self, shape):
+        self.total += math.prod(shape)
+        return jnp.zeros(shape)
+
+
+class _Normals:
+    """Hands out consecutive slices of ONE standard-normal draw (one threefry: quick to compile)."""
+
+    def __init__(self, key, total: int):
+        self.flat, self.pos = jax.random.normal(key, (total,)), 0
+
+    def normal(self, shape):
+        n = math.prod(shape)
+        out = self.flat[self.pos:self.pos + n].reshape(shape)
+        self.pos += n
+        return out
+
+
+def _initialiser(build: Callable) -> Callable:
+    """init(key) for ``build(rng)``, where ``rng.normal(shape)`` gives standard normals."""
+
+    def init(key):
+        count = _Count()
+        build(count)
+        return build(_Normals(key, count.total))
+
+    return init
+
+
+def dense_init(rng, n_in: int, n_out: int, rwf: tuple | None) -> dict:
+    """Glorot-normal dense layer, factorised as {"v", "s", "b"} when `rwf` = (mu, sigma) else {"w", "b"}.
+
+    Args:
+        rng: source of standard normals (``rng.normal(shape)``).
+    """
+    w = rng.normal((n_in, n_out)) * math.sqrt(2.0 / (n_in + n_out))
     b = jnp.zeros((n_out,))
     if rwf is None:
         return {"w": w, "b": b}
     mu, sigma = rwf
-    s = mu + sigma * jax.random.normal(k2, (n_out,))
+    s = mu + sigma * rng.normal((n_out,))
     return {"v": w / jnp.exp(s), "s": s, "b": b}
 
 
@@ -109,9 +147,9 @@ def dense(p: dict, x):
     return x @ w + p["b"]
 
 
-def fourier_init(key, n_in: int, n_features: int, scale: float) -> dict:
+def fourier_init(rng, n_in: int, n_features: int, scale: float) -> dict:
     """Random Fourier feature matrix B: (n_in, n_features // 2) ~ N(0, scale^2)."""
-    return {"B": scale * jax.random.normal(key, (n_in, n_features // 2))}
+    return {"B": scale * rng.normal((n_in, n_features // 2))}
 
 
 def fourier(p: dict, x):
@@ -128,17 +166,16 @@ def _mlp(cfg: NetConfig, in_dim: int, out_dim: int, modified: bool) -> Net:
     use_rff = cfg.rff_scale > 0
     first = cfg.width if use_rff else in_dim
 
-    def init(key):
-        keys = jax.random.split(key, cfg.depth + 4)
+    def build(rng):
         params = {}
         if use_rff:
-            params["embed"] = fourier_init(keys[0], in_dim, cfg.width, cfg.rff_scale)
+            params["embed"] = fourier_init(rng, in_dim, cfg.width, cfg.rff_scale)
         if modified:
-            params["gate_u"] = dense_init(keys[1], first, cfg.width, cfg.rwf)
-            params["gate_v"] = dense_init(keys[2], first, cfg.width, cfg.rwf)
+            params["gate_u"] = dense_init(rng, first, cfg.width, cfg.rwf)
+            params["gate_v"] = dense_init(rng, first, cfg.width, cfg.rwf)
         dims = [first] + [cfg.width] * cfg.depth
-        params["hidden"] = [dense_init(keys[3 + i], dims[i], dims[i + 1], cfg.rwf) for i in range(cfg.depth)]
-        params["out"] = dense_init(keys[-1], cfg.width, out_dim, cfg.rwf)
+        params["hidden"] = [dense_init(rng, dims[i], dims[i + 1], cfg.rwf) for i in range(cfg.depth)]
+        params["out"] = dense_init(rng, cfg.width, out_dim, cfg.rwf)
         return params
 
     def apply(params, z):
@@ -151,7 +188,7 @@ def _mlp(cfg: NetConfig, in_dim: int, out_dim: int, modified: bool) -> Net:
                 x = x * u + (1 - x) * v
         return dense(params["out"], x)
 
-    return Net(init, apply, in_dim, out_dim)
+    return Net(_initialiser(build), apply, in_dim, out_dim)
 
 
 def pirate_features(params: dict, z):
@@ -163,17 +200,15 @@ def _pirate(cfg: NetConfig, in_dim: int, out_dim: int) -> Net:
     act = ACTIVATIONS[cfg.activation]
     w = cfg.width
 
-    def init(key):
-        keys = jax.random.split(key, 3 * cfg.depth + 4)
-        blocks = [{"d1": dense_init(keys[4 + 3 * i], w, w, cfg.rwf),
-                   "d2": dense_init(keys[5 + 3 * i], w, w, cfg.rwf),
-                   "d3": dense_init(keys[6 + 3 * i], w, w, cfg.rwf),
-                   "alpha": jnp.zeros((1,))} for i in range(cfg.depth)]
-        return {"embed": fourier_init(keys[0], in_dim, w, cfg.rff_scale),
-                "gate_u": dense_init(keys[1], w, w, cfg.rwf),
-                "gate_v": dense_init(keys[2], w, w, cfg.rwf),
-                "blocks": blocks,
-                "out": dense_init(keys[3], w, out_dim, cfg.rwf)}
+    def build(rng):
+        params = {"embed": fourier_init(rng, in_dim, w, cfg.rff_scale),
+                  "gate_u": dense_init(rng, w, w, cfg.rwf),
+                  "gate_v": dense_init(rng, w, w, cfg.rwf)}
+        params["blocks"] = [{"d1": dense_init(rng, w, w, cfg.rwf), "d2": dense_init(rng, w, w, cfg.rwf),
+                             "d3": dense_init(rng, w, w, cfg.rwf), "alpha": jnp.zeros((1,))}
+                            for _ in range(cfg.depth)]
+        params["out"] = dense_init(rng, w, out_dim, cfg.rwf)
+        return params
 
     def apply(params, z):
         x = pirate_features(params, z)
@@ -188,7 +223,7 @@ def _pirate(cfg: NetConfig, in_dim: int, out_dim: int) -> Net:
             x = alpha * f + (1 - alpha) * x
         return dense(params["out"], x)
 
-    return Net(init, apply, in_dim, out_dim)
+    return Net(_initialiser(build), apply, in_dim, out_dim)
 
 
 ARCHS = ("pirate", "modified_mlp", "mlp")

@@ -69,10 +69,12 @@ def test_eval_of_a_folder_that_is_not_a_run(capsys, tmp_path):
     assert "is not a run folder" in err
 
 
-def test_train_eval_resume_end_to_end(capsys, tmp_path):
+RD_ARGS = ["--preset", "quick", "--balance", "none", "--batch", "128", "--log-every", "10", "--no-progress"]
+
+
+def test_train_then_eval_end_to_end(capsys, tmp_path):
     run = tmp_path / "rd"
-    args = ["train", "reaction_diffusion", "--out", str(run), "--preset", "quick", "--balance", "none",
-            "--steps", "20", "--batch", "128", "--log-every", "10", "--no-progress"]
+    args = ["train", "reaction_diffusion", "--out", str(run), "--steps", "20", *RD_ARGS]
     assert main(args) == 0
     trained = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert trained["step"] == 20 and set(trained) == {"rel_l2", "mse", "linf", "step"}
@@ -82,13 +84,19 @@ def test_train_eval_resume_end_to_end(capsys, tmp_path):
     assert {"loss", "res", "bc", "weights", "rel_l2", "wall_s", "steps_per_s", "lr"} <= set(lines[-1])
 
     assert main(["eval", str(run)]) == 0
-    evaluated = json.loads(capsys.readouterr().out)
-    assert evaluated == trained  # same checkpoint, same numbers
-
+    assert json.loads(capsys.readouterr().out) == trained  # same checkpoint, same numbers
     one_error_line(capsys, main(args))  # the folder holds a run: refuse to overwrite it
+
+
+@pytest.mark.slow
+def test_resume_from_the_command_line(capsys, tmp_path):
+    run = tmp_path / "rd"
+    assert main(["train", "reaction_diffusion", "--out", str(run), "--steps", "20", *RD_ARGS]) == 0
     assert main(["train", "reaction_diffusion", "--out", str(run), "--steps", "30", "--resume", "--no-progress"]) == 0
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["step"] == 30
     assert [json.loads(x)["step"] for x in (run / "metrics.jsonl").read_text().splitlines()] == [10, 20, 30]
+    err = one_error_line(capsys, main(["train", "reaction_diffusion", "--out", str(run), "--resume", "--seed", "3"]))
+    assert "cannot change seed" in err
 
 
 def test_console_script_exit_code(tmp_path):
