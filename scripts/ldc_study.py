@@ -70,8 +70,8 @@ def march(re: float, n: int, lid: str, cfl: float = 0.25, tol: float = 1e-8, max
 
     P = CavityProblem(n, re, lid)
     dt = cfl * P.h
-    solve_u = spla.splu((sp.eye(P.nu_) / dt - P.nu * P.lap_u).tocsc()).solve
-    solve_v = spla.splu((sp.eye(P.nv) / dt - P.nu * P.lap_v).tocsc()).solve
+    solve_u = spla.splu((sp.eye(P.n_u) / dt - P.nu * P.lap_u).tocsc()).solve
+    solve_v = spla.splu((sp.eye(P.n_v) / dt - P.nu * P.lap_v).tocsc()).solve
     lam = (2 * np.cos(np.pi * np.arange(n) / n) - 2) / P.h**2
     eig = lam[:, None] + lam[None, :]
     eig[0, 0] = 1.0
@@ -82,7 +82,7 @@ def march(re: float, n: int, lid: str, cfl: float = 0.25, tol: float = 1e-8, max
         return P.dx_u @ (uc * uc) + P.dy_u @ (uk * vk), P.dx_v @ (uk2 * vk2) + P.dy_v @ (vc * vc)
 
     c0 = time.process_time()
-    u, v = np.zeros(P.nu_), np.zeros(P.nv)
+    u, v = np.zeros(P.n_u), np.zeros(P.n_v)
     cu_old, cv_old = conv(u, v)
     for step in range(1, max_steps + 1):
         cu, cv = conv(u, v)

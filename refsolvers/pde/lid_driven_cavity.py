@@ -182,7 +182,7 @@ class CavityProblem:
         h = self.h = 1.0 / n
         nu = 1.0 / self.re
         In, Im = sp.eye(n, format="csr"), sp.eye(n - 1, format="csr")
-        self.nu_, self.nv, self.np_ = n * (n - 1), (n - 1) * n, n * n
+        self.n_u, self.n_v, self.n_p = n * (n - 1), (n - 1) * n, n * n
         kron = lambda a, b: sp.kron(a, b, format="csr")  # noqa: E731  (y operator, x operator)
         # x-momentum at u points
         self.ux_c = kron(In, _avg_faces_to_centres(n))            # u -> cell centres (n, n)
@@ -214,10 +214,10 @@ class CavityProblem:
 
     @property
     def size(self):
-        return self.nu_ + self.nv + self.np_
+        return self.n_u + self.n_v + self.n_p
 
     def split(self, q):
-        return q[: self.nu_], q[self.nu_: self.nu_ + self.nv], q[self.nu_ + self.nv:]
+        return q[: self.n_u], q[self.n_u: self.n_u + self.n_v], q[self.n_u + self.n_v:]
 
     def momentum(self, u, v, p):
         """Momentum residuals (steady: 0 = r), r = (u.grad)u + grad p - nu lap u, at u and v points."""
@@ -243,8 +243,8 @@ class CavityProblem:
         juv = self.dy_u @ diag(uk) @ self.vx_k
         jvu = self.dx_v @ diag(vk2) @ self.ux_k2
         jvv = self.dx_v @ diag(uk2) @ self.vx_k2 + self.dy_v @ diag(2 * vc) @ self.vy_c - self.nu * self.lap_v
-        pin = sp.csr_matrix(([1.0], ([0], [0])), shape=(self.np_, self.np_))
-        keep = sp.diags(np.r_[0.0, np.ones(self.np_ - 1)])
+        pin = sp.csr_matrix(([1.0], ([0], [0])), shape=(self.n_p, self.n_p))
+        keep = sp.diags(np.r_[0.0, np.ones(self.n_p - 1)])
         return sp.bmat([[juu, juv, self.grad_x], [jvu, jvv, self.grad_y],
                         [keep @ self.div_u, keep @ self.div_v, pin]], format="csc")
 
@@ -276,16 +276,16 @@ class CavityProblem:
 # staggered fields <-> points
 
 
-def _wall_extended(problem_n: int, q, lid: str, nu_, nv):
+def _wall_extended(n: int, q, lid: str):
     """The three fields on their staggered node sets extended by the exact wall values.
 
     Returns dict name -> (y nodes, x nodes, values (len y, len x)).
     """
-    n = problem_n
     h = 1.0 / n
-    u = q[:nu_].reshape(n, n - 1)
-    v = q[nu_: nu_ + nv].reshape(n - 1, n)
-    p = q[nu_ + nv:].reshape(n, n)
+    n_u = n_v = n * (n - 1)
+    u = q[:n_u].reshape(n, n - 1)
+    v = q[n_u: n_u + n_v].reshape(n - 1, n)
+    p = q[n_u + n_v:].reshape(n, n)
     centres = (np.arange(n) + 0.5) * h
     nodes = np.linspace(0.0, 1.0, n + 1)
     yc = np.r_[0.0, centres, 1.0]
@@ -297,18 +297,16 @@ def _wall_extended(problem_n: int, q, lid: str, nu_, nv):
     return {"u": (yc, nodes, ue), "v": (nodes, yc, ve), "p": (centres, centres, p)}
 
 
-def evaluate(n: int, q, lid: str, y, x, nu_=None, nv=None) -> dict:
+def evaluate(n: int, q, lid: str, y, x) -> dict:
     """Fields of the n-grid state q at the points y (rows) x (columns): dict u, v, p of (len y, len x).
 
     Bicubic interpolation of the wall-extended staggered fields; points on a wall get the exact
     boundary values (no-slip; lid profile on y = 1, corners included); p is extrapolated to the walls
     by the end spline pieces (no mean shift here).
     """
-    nu_ = n * (n - 1) if nu_ is None else nu_
-    nv = (n - 1) * n if nv is None else nv
     y, x = np.asarray(y, float), np.asarray(x, float)
     out = {}
-    for name, (yn, xn, val) in _wall_extended(n, q, lid, nu_, nv).items():
+    for name, (yn, xn, val) in _wall_extended(n, q, lid).items():
         spline = RectBivariateSpline(yn, xn, val, bbox=[0.0, 1.0, 0.0, 1.0], kx=3, ky=3, s=0)
         out[name] = spline(y, x)
     for name in ("u", "v"):
@@ -325,8 +323,7 @@ def prolong(n_coarse: int, q, lid: str, n_fine: int) -> np.ndarray:
     centres = (np.arange(n_fine) + 0.5) * h
     inner = np.arange(1, n_fine) * h
     f = {}
-    for name, (yn, xn, val) in _wall_extended(n_coarse, q, lid, n_coarse * (n_coarse - 1),
-                                              (n_coarse - 1) * n_coarse).items():
+    for name, (yn, xn, val) in _wall_extended(n_coarse, q, lid).items():
         f[name] = RectBivariateSpline(yn, xn, val, bbox=[0.0, 1.0, 0.0, 1.0], kx=3, ky=3, s=0)
     return np.concatenate([f["u"](centres, inner).ravel(), f["v"](inner, centres).ravel(),
                            f["p"](centres, centres).ravel()])
@@ -358,7 +355,7 @@ def newton_solve(problem: CavityProblem, q0, tol: float = 1e-8, dtau0: float = 0
             exploding states); RuntimeError: max_iter reached.
     """
     q = np.array(q0, dtype=float)
-    mass = sp.diags(np.r_[np.ones(problem.nu_ + problem.nv), np.zeros(problem.np_)], format="csc")
+    mass = sp.diags(np.r_[np.ones(problem.n_u + problem.n_v), np.zeros(problem.n_p)], format="csc")
     r = problem.residual(q)
     if not np.isfinite(r).all():
         raise BlowUpError(0.0, 0)
