@@ -417,14 +417,14 @@ def march(params: dict, n: int, n_cheb: int, t_out, coords_y, coords_x, dt: floa
         BlowUpError: non-finite state (time and step given).
     """
     t_out = np.asarray(t_out, float)
-    solver = RayleighTaylor(params, n, n_cheb, symmetric, startup_substeps)
-    observe = solver.output_operator(coords_y, coords_x)
     values = np.empty((t_out.size, 3, len(coords_y), len(coords_x)))
     yy, xx = np.meshgrid(coords_y, coords_x, indexing="ij")
     values[0] = 0.0
     values[0, 2] = initial_temperature(params, yy, xx)  # the exact (smoothed) initial data
     used = []
     with threadpool_limits(limits=1, user_api="blas"):  # small products: BLAS threads only add overhead
+        solver = RayleighTaylor(params, n, n_cheb, symmetric, startup_substeps)
+        observe = solver.output_operator(coords_y, coords_x)
         solver.start(solver.initial_state(), t_out[0])
         rate_before, h = 0.0, None
         bar = tqdm(total=float(t_out[-1] - t_out[0]), desc=desc, disable=not progress, unit="t", mininterval=0.5,
