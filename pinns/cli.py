@@ -106,6 +106,8 @@ def main(argv=None) -> int:
                        progress=not args.no_progress, **overrides)
         print(json.dumps(result))
         return 0
+    except BrokenPipeError:  # output piped into `head` and the like
+        return 0
     except TrainingError as exc:
         return _fail(str(exc), EXIT_DIVERGED)
     except KeyboardInterrupt:
