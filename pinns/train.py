@@ -277,9 +277,14 @@ def make_optimizer(cfg: TrainConfig, n_terms: int):
 
 
 def grad_norm_weights(norms):
-    """lambda_i = sum_j |g_j| / |g_i| (Wang et al. 2021): every weighted term gets the same gradient norm."""
-    norms = jnp.maximum(norms, jnp.finfo(norms.dtype).tiny)
-    return jnp.sum(norms) / norms
+    """lambda_i = sum_j |g_j| / |g_i| (Wang et al. 2021): every weighted term gets the same gradient norm.
+
+    A term whose gradient vanishes (|g_i| <= 1e-12 sum_j |g_j|: e.g. continuity of an initially zero
+    velocity) carries no information and gets weight 1 instead of an overflowing ratio.
+    """
+    total = jnp.sum(norms)
+    alive = norms > 1e-12 * total
+    return jnp.where(alive, total / jnp.where(alive, norms, 1.0), 1.0)
 
 
 def causal_weights(chunk_losses, eps: float):

@@ -65,6 +65,8 @@ def test_grad_norm_weights_equalise_the_weighted_gradient_norms():
     norms = jnp.array([3.0, 0.01, 40.0])
     w = grad_norm_weights(norms)
     np.testing.assert_allclose(w * norms, jnp.full(3, jnp.sum(norms)), rtol=1e-6)
+    # a vanishing gradient gets weight 1, not an overflow (inf * 0 = nan in the loss)
+    np.testing.assert_allclose(grad_norm_weights(jnp.array([2.0, 0.0, 6.0])), [4.0, 1.0, 8.0 / 6.0], rtol=1e-6)
 
 
 def test_grad_norm_update_with_no_momentum_equalises_the_terms(burgers):
