@@ -35,6 +35,7 @@ four-FFT advection; Orszag (1971) for the 2/3 rule.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from fractions import Fraction
@@ -42,6 +43,7 @@ from fractions import Fraction
 import numpy as np
 
 from .._etdrk import ETDRK4
+from .._fft import RealFFT
 from .._grid import PeriodicGrid
 from .._rollout import BlowUpError, rollout, substeps
 from .._spectral import SpectralProblem, tail_fraction, vorticity_to_velocity
@@ -76,14 +78,16 @@ def initial_vorticity(params: dict, grid: PeriodicGrid) -> np.ndarray:
     return w_hat * (n_y * n_x) * grid.mode_mask(2 / 3)
 
 
-def make_problem(params: dict, n: int, threads: int | None = None) -> SpectralProblem:
+def make_problem(params: dict, n: int, threads: int | None = None, own_plans: bool = False) -> SpectralProblem:
     """Grid, viscous symbol, dealiased vorticity tendency and initial vorticity at n x n modes.
 
-    `threads` is passed to the grid (FFT threads; None: automatic). The FFT plans are cached per
-    (shape, threads), so problems built with different `threads` never share FFTW buffers and can
-    march in concurrent threads (the nonlinear term's own buffers are per problem).
+    Args:
+        threads: FFT threads (None: automatic, see `refsolvers._fft`).
+        own_plans: give the tendency FFT plans (and buffers) of its own instead of the process-wide
+            cached ones, so that this problem can march in a second Python thread.
     """
     grid = PeriodicGrid((n, n), (1.0, 1.0), (0.0, 0.0), threads=threads)
+    fft = RealFFT((2, n, n), 2, threads) if own_plans else grid.fft(2)
     ky, kx = grid.wavenumbers()
     mask = grid.mode_mask(2 / 3)
     s_u, s_v = vorticity_to_velocity(grid)
@@ -101,11 +105,11 @@ def make_problem(params: dict, n: int, threads: int | None = None) -> SpectralPr
         iw = 1j * w_hat
         np.multiply(r_u, iw, out=velocity_hat[0])
         np.multiply(r_v, iw, out=velocity_hat[1])
-        u, v = grid.to_physical(velocity_hat)
+        u, v = fft.backward(velocity_hat)
         np.multiply(u, v, out=products[0])
         np.subtract(v, u, out=products[1])
         products[1] *= np.add(u, v, out=u)  # v^2 - u^2
-        uv_hat, d_hat = grid.to_spectral(products)
+        uv_hat, d_hat = fft.forward(products)
         uv_hat *= c_uv
         uv_hat += np.multiply(c_d, d_hat, out=d_hat)
         uv_hat[at] += forcing
@@ -188,13 +192,14 @@ def solve(params: dict, solver: dict, coords: dict, progress: bool = True) -> tu
     thread (its own FFT plans; numpy and FFTW release the GIL, so two cores run both at once).
     """
     n = int(solver["n"])
-    problem = make_problem(params, n)
+    check = bool(solver.get("error_check", True))
+    # the check runs on a core of its own: with 2 cores or fewer the main run's FFTs take one thread
+    problem = make_problem(params, n, threads=1 if check and (os.cpu_count() or 1) <= 2 else None)
     grid, t_out = problem.grid, np.asarray(coords["t"], float)
     space = (coords["y"], coords["x"])
     counts = grid.uniform_counts(space)
     mats = None if counts else grid.evaluation_matrices(space)
     dt, cfl0 = time_step(problem, float(solver["cfl"]), float(solver["dt"]))
-    check = bool(solver.get("error_check", True))
     multiple = Fraction(_RATIO).limit_denominator(100).numerator if check else 1
     diagnostics = {"tail": [], "speed": [], "energy": [], "enstrophy": []}
 
@@ -211,7 +216,7 @@ def solve(params: dict, solver: dict, coords: dict, progress: bool = True) -> tu
     companion, stop = {}, threading.Event()
 
     def run_companion():
-        twin = make_problem(params, n, threads=1)
+        twin = make_problem(params, n, threads=1, own_plans=True)
 
         def keep(i, w_hat):
             if stop.is_set():
