@@ -1,0 +1,117 @@
+"""Train every PINN problem under ``--preset quick`` and tabulate the errors and the speed.
+
+Usage:
+    python scripts/quick_sweep.py [--data datasets] [--out runs/quick_sweep] [--results results/quick_sweep]
+                                  [--problems burgers,kdv] [--seed 0]
+
+For each problem this runs ``pinns.train.train(name, OUT/name, preset="quick")`` (exact problems
+need no dataset; the others read ``DATA/NAME.h5``, made by ``refsolvers generate NAME --out DATA``;
+a missing one is reported, not generated: some take minutes). A run folder that already holds
+``result.json`` is reused, so an interrupted sweep continues where it stopped.
+
+Columns: the final error against the reference (relative L2 of the paper's metric fields; MSE and
+L-inf for the AutoBalance problems of SPEC.md section 4), the steps trained (steps per window x
+windows), the training speed (median of the logged steps/s, compilation excluded) and the wall time
+of the run. Writes ``table.md`` and ``results.json`` into --results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import statistics
+import time
+
+AUTOBALANCE_PROBLEMS = ("reaction_diffusion", "helmholtz", "poisson_inverse")
+
+
+def speed(metrics_path: pathlib.Path) -> tuple:
+    """(median steps/s over the logged lines after the first, wall s of the last line) of a run."""
+    lines = [json.loads(line) for line in metrics_path.read_text().splitlines() if line.strip()]
+    rates = [m["steps_per_s"] for m in lines[1:] if m.get("steps_per_s")]
+    return (statistics.median(rates) if rates else None), (lines[-1].get("wall_s") if lines else None)
+
+
+def run_one(name: str, data: pathlib.Path, out: pathlib.Path, seed: int) -> dict:
+    """Train `name` under the quick preset into `out` (or reuse a finished run); returns its row."""
+    from pinns.problems import EXACT
+    from pinns.train import train
+
+    done = out / "result.json"
+    if done.is_file():
+        return json.loads(done.read_text())
+    row = {"problem": name}
+    if name not in EXACT and not (data / f"{name}.h5").is_file():
+        row["error"] = f"no dataset: refsolvers generate {name} --out {data}"
+        return row
+    if (out / "checkpoint.npz").exists():  # an interrupted run: start it again
+        for path in out.iterdir():
+            path.unlink()
+    start = time.perf_counter()
+    try:
+        result = train(name, out, data=None if name in EXACT else data, preset="quick", progress=False, seed=seed)
+    except Exception as exc:  # one failing problem must not stop the sweep; the table says why
+        row["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        return row
+    config = json.loads((out / "config.json").read_text())
+    rate, _ = speed(out / "metrics.jsonl")
+    row.update(result=result, steps=config["steps"] * config["windows"], windows=config["windows"],
+               batch=config["batch"], net=config["net"], steps_per_s=rate,
+               wall_s=round(time.perf_counter() - start, 1))
+    done.write_text(json.dumps(row, indent=1) + "\n")
+    return row
+
+
+def _error_cell(row: dict) -> str:
+    result = row["result"]
+    if row["problem"] in AUTOBALANCE_PROBLEMS:
+        return ", ".join(f"MSE {result['mse'][f]:.2e} / L-inf {result['linf'][f]:.2e} ({f})" for f in result["mse"])
+    return ", ".join(f"{f} {v:.2e}" for f, v in result["rel_l2"].items())
+
+
+def table(rows: list, header: str) -> str:
+    """The Markdown table of the sweep."""
+    lines = [header, "", "| problem | error vs reference | steps (windows) | batch | steps/s | wall s |",
+             "|---|---|---|---|---|---|"]
+    for row in rows:
+        if "error" in row:
+            lines.append(f"| {row['problem']} | not run: {row['error']} | | | | |")
+            continue
+        rate = f"{row['steps_per_s']:.1f}" if row["steps_per_s"] else "n/a"
+        lines.append(f"| {row['problem']} | {_error_cell(row)} | {row['steps']} ({row['windows']}) | "
+                     f"{row['batch']} | {rate} | {row['wall_s']} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    from pinns.problems import PROBLEMS
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", default="datasets", type=pathlib.Path)
+    parser.add_argument("--out", default="runs/quick_sweep", type=pathlib.Path)
+    parser.add_argument("--results", default="results/quick_sweep", type=pathlib.Path)
+    parser.add_argument("--problems", default=",".join(PROBLEMS))
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    names = [n for n in args.problems.split(",") if n]
+    unknown = sorted(set(names) - set(PROBLEMS))
+    if unknown:
+        parser.error(f"unknown problems: {', '.join(unknown)} (known: {', '.join(PROBLEMS)})")
+    rows = []
+    for name in names:
+        row = run_one(name, args.data, args.out / name, args.seed)
+        rows.append(row)
+        print(json.dumps({k: row.get(k) for k in ("problem", "error", "result", "steps_per_s", "wall_s")}), flush=True)
+    args.results.mkdir(parents=True, exist_ok=True)
+    header = (f"Quick-preset sweep (`python scripts/quick_sweep.py`), seed {args.seed}, {os.cpu_count()} cores, "
+              f"load average {os.getloadavg()[0]:.1f} at the end; errors against the refsolvers datasets in "
+              f"`{args.data}` (exact solutions for wave and the AutoBalance problems).")
+    (args.results / "table.md").write_text(table(rows, header))
+    (args.results / "results.json").write_text(json.dumps(rows, indent=1) + "\n")
+    print(table(rows, header))
+
+
+if __name__ == "__main__":
+    main()
