@@ -63,14 +63,22 @@ def time_ours(bench_name, module, n, dt, steps, backend):
     return 1e3 * elapsed / steps
 
 
-def time_exponax(bench_name, n, dt, steps):
+def _peer(module):
+    """`module` imported with JAX in float64, or None when the peer is not installed."""
     try:
         import jax
 
         jax.config.update("jax_enable_x64", True)
-        import exponax as ex
+        return importlib.import_module(module)
     except ImportError:
         return None
+
+
+def time_exponax(bench_name, n, dt, steps):
+    ex = _peer("exponax")
+    if ex is None:
+        return None
+    import jax
     if bench_name == "ks":
         from refsolvers import BENCHMARKS
 
@@ -134,14 +142,10 @@ def _time_scan(step, state, steps):
 
 
 def time_jax_cfd_ns(n, steps):
-    try:
-        import jax
-
-        jax.config.update("jax_enable_x64", True)
-        import jax_cfd.base as cfd
-        import jax_cfd.spectral as spectral
-    except ImportError:
+    cfd, spectral = _peer("jax_cfd.base"), _peer("jax_cfd.spectral")
+    if cfd is None or spectral is None:
         return None
+    import jax.numpy as jnp
     from refsolvers import BENCHMARKS
 
     params = BENCHMARKS["kolmogorov"].params
@@ -151,24 +155,21 @@ def time_jax_cfd_ns(n, steps):
         g, scale=params["forcing_amplitude"], k=2 * np.pi * params["forcing_mode"])
     equation = spectral.equations.NavierStokes2D(params["nu"], grid, smooth=True, forcing_fn=forcing)
     step = spectral.time_stepping.crank_nicolson_rk4(equation, dt)
-    return _time_scan(step, jax.numpy.fft.rfftn(jax.numpy.asarray(w0.T)), steps)
+    return _time_scan(step, jnp.fft.rfftn(jnp.asarray(w0.T)), steps)
 
 
 def time_exponax_ns(n, steps):
-    try:
-        import jax
-
-        jax.config.update("jax_enable_x64", True)
-        import exponax as ex
-    except ImportError:
+    ex = _peer("exponax")
+    if ex is None:
         return None
+    import jax.numpy as jnp
     from refsolvers import BENCHMARKS
 
     params = BENCHMARKS["kolmogorov"].params
     _, dt, w0 = kolmogorov_case(n)
     stepper = ex.stepper.KolmogorovFlowVorticity(2, 1.0, n, dt, diffusivity=params["nu"], drag=0.0,
                                                  injection_mode=params["forcing_mode"], order=4)
-    return _time_scan(stepper, jax.numpy.asarray(w0[None]), steps)
+    return _time_scan(stepper, jnp.asarray(w0[None]), steps)
 
 
 def generation_times(names):
