@@ -48,6 +48,8 @@ from .problems._base import d as partial_d
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"
 CHECKPOINT_FILE = "checkpoint.npz"
+NTK_MAX_POINTS = 2048
+"""At most this many points per loss block enter the NTK traces (per-example gradients: points x parameters)."""
 
 
 class TrainingError(RuntimeError):
@@ -71,7 +73,8 @@ class TrainConfig:
         net: network (`pinns.nets.NetConfig`).
         separate_nets: one network per field (the inverse problem's u and a).
         optimizer: key of `OPTIMIZERS`.
-        balance: "gradnorm" (the trainer's own, SOAP-PINN), "none", "autobalance" (`pinns.optim.auto_adam`,
+        balance: "gradnorm" (the trainer's own, SOAP-PINN), "ntk" (NTK-trace weights, refreshed like
+            grad-norm), "none", "autobalance" (`pinns.optim.auto_adam`,
             `auto_adamw`, `auto_soap` by optimizer), or a baseline of `pinns.optim.BALANCERS`
             ("equal", "dwa", "pcgrad", "imtlg", "config", "mgda").
         lr, lr_init: peak and initial learning rate of the warm-up.
@@ -84,7 +87,7 @@ class TrainConfig:
         batch: residual points per step (divisible by `causal_chunks` and the device count).
         n_ic, n_bc: initial / boundary points per step (0: batch and batch // 4).
         causal_chunks, causal_eps: causal weighting (0 chunks: off).
-        gradnorm_every, gradnorm_momentum: grad-norm weighting schedule.
+        gradnorm_every, gradnorm_momentum: grad-norm (and NTK) weighting schedule.
         pi_init: fit PirateNet's output layer to the initial data by least squares.
         fixed_points: draw the collocation points once (AutoBalance setting) instead of every step.
         seed: PRNG seed (network init and sampling).
@@ -211,7 +214,7 @@ def _soap(cfg: TrainConfig, lr) -> optax.GradientTransformation:
 OPTIMIZERS: dict[str, Callable] = {"adam": _adam, "adamw": _adamw, "soap": _soap}
 """name -> fn(cfg, learning_rate_or_schedule) -> optax.GradientTransformation."""
 
-BALANCES = ("gradnorm", "none", "autobalance")
+BALANCES = ("gradnorm", "ntk", "none", "autobalance")
 """Balancing names handled here; any other is looked up in `pinns.optim.BALANCERS` (pcgrad, dwa, ...)."""
 
 
@@ -249,12 +252,12 @@ def make_optimizer(cfg: TrainConfig, n_terms: int):
 
     ``per_term``: the optimizer's ``update`` takes the list of per-term gradients (AutoBalance and
     the `pinns.optim.BALANCERS` baselines); ``needs_losses``: it also takes ``losses=`` (DWA).
-    "gradnorm" and "none" are the trainer's own (one gradient per step; grad-norm weights are
-    refreshed between step chunks from one per-term pass every `gradnorm_every` steps).
+    "gradnorm", "ntk" and "none" are the trainer's own (one gradient per step; grad-norm and NTK
+    weights are refreshed between step chunks every `gradnorm_every` steps, see `Trainer.gradnorm_update`).
     """
     schedule = make_schedule(cfg)
     make_opt = lambda: OPTIMIZERS[cfg.optimizer](cfg, schedule)  # noqa: E731
-    if cfg.balance in ("gradnorm", "none"):
+    if cfg.balance in ("gradnorm", "ntk", "none"):
         return make_opt(), False, False
     if cfg.balance == "autobalance":  # per-term moments, decoupled weight decay applied once
         auto = _from_optim(f"auto_{cfg.optimizer}", f"--balance autobalance with --optimizer {cfg.optimizer}")
@@ -268,8 +271,6 @@ def make_optimizer(cfg: TrainConfig, n_terms: int):
     if cfg.balance not in balancers:
         known = ", ".join(["gradnorm", "none", *sorted(balancers)])
         raise ValueError(f"unknown --balance {cfg.balance!r} (known: {known})")
-    if cfg.balance == "ntk":
-        raise ValueError("--balance ntk needs NTK traces, which the trainer does not compute yet")
     return balancers[cfg.balance](make_opt, n_terms), True, cfg.balance == "dwa"
 
 
@@ -359,7 +360,7 @@ class Trainer:
 
         self.optimizer, self.per_term, self.needs_losses = make_optimizer(cfg, self.n_terms)
         self.schedule = make_schedule(cfg)
-        self.gradnorm = cfg.balance == "gradnorm" and not self.per_term
+        self.gradnorm = cfg.balance in ("gradnorm", "ntk") and not self.per_term  # weights refreshed between chunks
 
         devices = list(devices if devices is not None else jax.devices())
         self.mesh = Mesh(np.array(devices), ("data",))
@@ -432,11 +433,30 @@ class Trainer:
 
     # ---------------------------------------------------------------- losses
 
+    def loss_blocks(self, batch) -> list:
+        """Loss blocks ``[(error(u, point) -> (k,), points, split)]``, in `self.terms` order.
+
+        ``points`` is an array (or tuple of arrays) with one row per point; a ``split`` block gives one
+        loss term per error component (residual equations, initial-data fields), any other one term.
+        """
+        blocks = [(self.residual, batch["res"], True)]
+        if "ic" in batch:
+            blocks.append((lambda u, p: u(p[0])[self.ic_idx] - p[1], batch["ic"], True))
+            if self.problem.initial_rate:
+                blocks.append((lambda u, p: partial_d(u, self.t_axis)(p[0])[self.ic_idx], batch["ic"], False))
+        if "bc" in batch:
+            dirichlet = self.problem.dirichlet
+            target = (lambda z: 0.0) if dirichlet is None else (lambda z: jnp.atleast_1d(dirichlet(z)))
+            blocks.append((lambda u, z: u(z)[self.bc_idx] - target(z), batch["bc"], False))
+        if self.problem.data is not None:
+            blocks.append((lambda u, p: (u(p[0])[p[2]] - p[1])[None], self.data, False))
+        return blocks
+
     def term_losses(self, theta, batch, ta):
-        """(losses (n_terms,), aux) of the loss terms in `self.terms` order."""
+        """(losses (n_terms,), aux) of the loss terms in `self.terms` order (mean squares of `loss_blocks`)."""
         u = self.model(theta, ta)
-        r = jax.vmap(lambda z: self.residual(u, z))(batch["res"])  # (B, n_eq)
-        aux = {}
+        errs = [(jax.vmap(lambda p, f=f: f(u, p))(pts), split) for f, pts, split in self.loss_blocks(batch)]
+        r, aux = errs[0][0], {}  # (B, n_eq)
         if self.chunks:
             per_chunk = jnp.mean(r.reshape(self.chunks, -1, r.shape[-1]) ** 2, axis=1)  # (M, n_eq)
             w = causal_weights(jnp.sum(per_chunk, axis=1), self.cfg.causal_eps)
@@ -444,26 +464,26 @@ class Trainer:
             aux["causal_min"] = w[-1]
         else:
             losses = [jnp.mean(r**2, axis=0)]
-        if "ic" in batch:
-            pts, vals = batch["ic"]
-            pred = jax.vmap(u)(pts)[:, self.ic_idx]
-            losses.append(jnp.mean((pred - vals) ** 2, axis=0))
-            if self.problem.initial_rate:
-                rate = jax.vmap(partial_d(u, self.t_axis))(pts)[:, self.ic_idx]
-                losses.append(jnp.mean(rate**2)[None])
-        if "bc" in batch:
-            pts = batch["bc"]
-            pred = jax.vmap(u)(pts)[:, self.bc_idx]
-            if self.problem.dirichlet is None:
-                target = jnp.zeros_like(pred)
-            else:
-                target = jax.vmap(lambda z: jnp.atleast_1d(self.problem.dirichlet(z)))(pts)
-            losses.append(jnp.mean((pred - target) ** 2)[None])
-        if self.problem.data is not None:
-            pts, vals, idx = self.data
-            pred = jax.vmap(u)(pts)[jnp.arange(pts.shape[0]), idx]
-            losses.append(jnp.mean((pred - vals) ** 2)[None])
+        losses += [jnp.mean(e**2, axis=0) if split else jnp.mean(e**2)[None] for e, split in errs[1:]]
         return jnp.concatenate(losses), aux
+
+    def ntk_traces(self, theta, batch, ta, max_points: int = NTK_MAX_POINTS):
+        """(n_terms,) mean NTK diagonal of each term: mean over its points of |d e(x) / d theta|^2.
+
+        e is the term's per-point error (residual, or prediction minus data) and the gradients are
+        per-example (`jax.vmap` of `jax.jacrev` over points); causal weights are left out. The mean,
+        not the sum, matches mean-square loss terms (`pinns.optim.ntk_trace` does the same). Blocks
+        with more than `max_points` points use an evenly strided subset (memory: points x parameters).
+        """
+        out = []
+        for f, pts, split in self.loss_blocks(batch):
+            stride = -(-jax.tree_util.tree_leaves(pts)[0].shape[0] // max_points)
+            pts = jax.tree_util.tree_map(lambda a: a[::stride], pts)
+            jac = jax.vmap(jax.jacrev(lambda th, p, f=f: f(self.model(th, ta), p)), (None, 0))(theta, pts)
+            sq = sum(jnp.sum(g.reshape(g.shape[0], g.shape[1], -1) ** 2, axis=2)
+                     for g in jax.tree_util.tree_leaves(jac))  # (N, k)
+            out.append(jnp.mean(sq, axis=0) if split else jnp.mean(sq)[None])
+        return jnp.concatenate(out)
 
     def weighted_loss(self, theta, batch, ta, weights):
         losses, aux = self.term_losses(theta, batch, ta)
@@ -480,11 +500,19 @@ class Trainer:
         return jac, losses, aux
 
     def gradnorm_update(self, theta, batch, ta, weights):
-        """Running-average grad-norm weights: m w + (1 - m) `grad_norm_weights` of this batch's term gradients."""
-        jac, _, _ = self.term_grads(theta, batch, ta)
-        norms = jnp.sqrt(sum(jnp.sum(g.reshape(self.n_terms, -1) ** 2, axis=1) for g in jax.tree_util.tree_leaves(jac)))
+        """Running-average weights m w + (1 - m) w_new on this batch.
+
+        grad-norm: w_new = `grad_norm_weights` of the per-term gradient norms; ntk: the same ratio
+        sum_j tr K_j / tr K_i of the NTK traces (`ntk_traces`; Wang, Yu & Perdikaris 2022).
+        """
+        if self.cfg.balance == "ntk":
+            scale = self.ntk_traces(theta, batch, ta)
+        else:
+            jac, _, _ = self.term_grads(theta, batch, ta)
+            scale = jnp.sqrt(sum(jnp.sum(g.reshape(self.n_terms, -1) ** 2, axis=1)
+                                 for g in jax.tree_util.tree_leaves(jac)))
         m = self.cfg.gradnorm_momentum
-        return m * weights + (1 - m) * grad_norm_weights(norms).astype(weights.dtype)
+        return m * weights + (1 - m) * grad_norm_weights(scale).astype(weights.dtype)
 
     # ---------------------------------------------------------------- state
 
@@ -749,7 +777,7 @@ class Run:
         if tr.t_axis is not None:
             keep = pts[:, tr.t_axis] <= tb + 1e-12
             pts, ref = pts[keep], {k: v[keep] for k, v in ref.items()}
-        rel = errors(tr.predict(thetas, pts), ref, list(ref))["rel_l2"] if len(pts) else {}
+        err = errors(tr.predict(thetas, pts), ref, list(ref)) if len(pts) else {"rel_l2": {}, "mse": {}}
         intra = float("nan")
         if self.cfg.log_alignment:
             key = jax.random.fold_in(jax.random.fold_in(self.base_key, 2), state.step)
@@ -761,7 +789,7 @@ class Run:
                   "weights": {t: float(v) for t, v in zip(tr.terms, last["weights"])},
                   "causal_min_weight": float(last["causal_min"]), "lr": float(tr.schedule(local - 1)),
                   "alignment_intra": float(intra) if self.cfg.log_alignment else None, "alignment_inter": float(last["inter_alignment"]),
-                  "rel_l2": rel, "wall_s": round(wall, 3), "steps_per_s": round(rate, 2)}
+                  "rel_l2": err["rel_l2"], "mse": err["mse"], "wall_s": round(wall, 3), "steps_per_s": round(rate, 2)}
         with open(self.dir / METRICS_FILE, "a") as f:
             f.write(json.dumps(_jsonable(record)) + "\n")
         return record
