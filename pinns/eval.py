@@ -56,11 +56,18 @@ def evaluate(run_dir) -> dict:
     return evaluate_run(*open_run(run_dir))
 
 
-def plot_run(run: Run, state: RunState, path, field: str | None = None) -> pathlib.Path:
+def plot_times(times, n: int = 3) -> list:
+    """Indices of `n` evenly spaced output times (first, ..., last) of a (t, y, x) field."""
+    return sorted(set(np.linspace(0, len(times) - 1, n).round().astype(int).tolist()))
+
+
+def plot_run(run: Run, state: RunState, path, field: str | None = None, n_times: int = 3) -> pathlib.Path:
     """PNG of prediction | reference | |error| for `field` (default: the first metric field).
 
     1-D problems show the (t, x) plane, steady 2-D problems the (y, x) plane, 2-D time-dependent
-    problems the last time of the reference.
+    problems one row per time (`n_times` evenly spaced output times, first to last). Each panel has
+    a labelled colour bar; row titles give the relative L2 error of that plane, the figure title
+    the problem, the step and the error over all planes shown.
     """
     import matplotlib
 
@@ -69,37 +76,41 @@ def plot_run(run: Run, state: RunState, path, field: str | None = None) -> pathl
 
     problem, ref = run.problem, run.problem.reference
     field = field or compared_fields(problem)[0]
-    coords = ref.coords
+    coords, values = ref.coords, np.asarray(ref.fields[field])
     axes = list(coords)
-    if len(axes) == 3:  # (t, y, x): last snapshot
-        sub = {"t": coords["t"][-1:], axes[1]: coords[axes[1]], axes[2]: coords[axes[2]]}
-        truth = np.asarray(ref.fields[field])[-1]
-        title = f"t = {coords['t'][-1]:.3g}"
+    if len(axes) == 3:  # (t, y, x): one row per time
+        rows = [({**coords, axes[0]: coords[axes[0]][i:i + 1]}, values[i], f"t = {coords[axes[0]][i]:.3g}")
+                for i in plot_times(coords[axes[0]], n_times)]
     else:
-        sub = coords
-        truth = np.asarray(ref.fields[field])
-        title = ""
-    mesh = np.meshgrid(*sub.values(), indexing="ij")
-    pts = np.stack([m.ravel() for m in mesh], axis=-1)
-    pred = run.trainer.predict(run.thetas(state), pts)[field].reshape(truth.shape)
-    rows, cols = list(sub)[-2], list(sub)[-1]
-    extent = [sub[cols][0], sub[cols][-1], sub[rows][0], sub[rows][-1]]
-    fig, axs = plt.subplots(1, 3, figsize=(13, 3.8), constrained_layout=True)
-    lo, hi = float(np.min(truth)), float(np.max(truth))
-    for ax, img, name, kw in ((axs[0], pred, "prediction", {"vmin": lo, "vmax": hi}),
-                              (axs[1], truth, "reference", {"vmin": lo, "vmax": hi}),
-                              (axs[2], np.abs(pred - truth), "|error|", {"cmap": "magma"})):
-        im = ax.imshow(img, origin="lower", aspect="auto", extent=extent, **kw)
-        ax.set_title(f"{field} {name}")
-        ax.set_xlabel(cols)
-        ax.set_ylabel(rows)
-        fig.colorbar(im, ax=ax)
-    rel = np.linalg.norm(pred - truth) / max(np.linalg.norm(truth), 1e-300)
-    fig.suptitle(f"{problem.name}, step {state.step}{', ' + title if title else ''}: rel L2 {rel:.3e}")
+        rows = [(coords, values, "")]
+    ylab, xlab = axes[-2], axes[-1]
+    spatial = "t" not in (ylab, xlab)
+    fig, axs = plt.subplots(len(rows), 3, figsize=(13, 3.6 * len(rows)), constrained_layout=True, squeeze=False)
+    sq_err = sq_ref = 0.0
+    for row, (sub, truth, label) in zip(axs, rows):
+        mesh = np.meshgrid(*sub.values(), indexing="ij")
+        pts = np.stack([m.ravel() for m in mesh], axis=-1)
+        pred = run.trainer.predict(run.thetas(state), pts)[field].reshape(truth.shape)
+        err = np.abs(pred - truth)
+        sq_err, sq_ref = sq_err + np.sum(err**2), sq_ref + np.sum(truth**2)
+        rel = np.sqrt(np.sum(err**2) / max(np.sum(truth**2), 1e-300))
+        extent = [sub[xlab][0], sub[xlab][-1], sub[ylab][0], sub[ylab][-1]]
+        lo, hi = float(np.min(truth)), float(np.max(truth))
+        where = f"{label}: " if label else ""
+        for ax, img, name, kw in ((row[0], pred, f"{where}PINN prediction", {"vmin": lo, "vmax": hi}),
+                                  (row[1], truth, f"{where}reference", {"vmin": lo, "vmax": hi}),
+                                  (row[2], err, f"{where}|error|, rel L2 {rel:.2e}", {"cmap": "magma"})):
+            im = ax.imshow(img, origin="lower", aspect="equal" if spatial else "auto", extent=extent, **kw)
+            ax.set(title=name, xlabel=xlab, ylabel=ylab)
+            fig.colorbar(im, ax=ax, label=f"|{field} − {field}_ref|" if img is err else field)
+    total = np.sqrt(sq_err / max(sq_ref, 1e-300))
+    shown = f"over the {len(rows)} times shown" if len(rows) > 1 else "over the whole grid"
+    fig.suptitle(f"{problem.name}, field {field}, step {state.step}: rel L2 {total:.3e} {shown} "
+                 "(non-dimensional units)")
     path = pathlib.Path(path)
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return path
 
 
-__all__ = ["evaluate", "evaluate_run", "open_run", "plot_run"]
+__all__ = ["evaluate", "evaluate_run", "open_run", "plot_run", "plot_times"]
