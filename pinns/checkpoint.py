@@ -16,11 +16,12 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import tempfile
 import zipfile
 
 import jax
 import numpy as np
+
+from refsolvers._io import atomic_path
 
 FORMAT = "pinns-ckpt/1"
 
@@ -38,17 +39,10 @@ def save(path, tree, **meta) -> pathlib.Path:
               "shapes": [list(a.shape) for a in arrays.values()], "dtypes": [str(a.dtype) for a in arrays.values()],
               **meta}
     arrays["__meta__"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+        f.flush()
+        os.fsync(f.fileno())
     return path
 
 

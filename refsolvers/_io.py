@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import json
@@ -42,6 +43,28 @@ def _jsonable(obj):
     return obj
 
 
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path beside `path`; when the block succeeds it replaces `path`, else it is removed.
+
+    Readers never see a half-written file, and a crash leaves the previous file intact. The new file
+    gets the usual permissions (0666 less the umask), not mkstemp's private 0600.
+    """
+    path = pathlib.Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
 def write_h5(path, benchmark: str, coords: dict, fields: dict, params: dict, solver: dict,
              equation: str, extra_attrs: dict | None = None) -> pathlib.Path:
     """Write one benchmark dataset atomically (temporary file in the same folder, then rename).
@@ -59,45 +82,37 @@ def write_h5(path, benchmark: str, coords: dict, fields: dict, params: dict, sol
     """
     path = pathlib.Path(path)
     dims = [name for name in COORDS if name in coords]
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w") as f:
-            f.attrs["schema"] = SCHEMA
-            f.attrs["benchmark"] = benchmark
-            f.attrs["params"] = json.dumps(_jsonable(params))
-            f.attrs["solver"] = json.dumps(_jsonable(solver))
-            f.attrs["equation"] = equation
-            f.attrs["created"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-            f.attrs["version"] = _package_version()
-            for key, value in (extra_attrs or {}).items():
-                f.attrs[key] = value if isinstance(value, (str, int, float)) else json.dumps(_jsonable(value))
-            digest = hashlib.sha256()
-            for name in sorted(fields):
-                digest.update(name.encode() + np.ascontiguousarray(fields[name], dtype=np.float64).tobytes())
-            f.attrs["fields_sha256"] = digest.hexdigest()  # content hash, independent of `created`
-            scales = {}
-            for name in dims:
-                ds = f.create_dataset(name, data=np.asarray(coords[name], dtype=np.float64))
-                ds.make_scale(name)
-                scales[name] = ds
-            for name, data in fields.items():
-                data = np.asarray(data, dtype=np.float64)
-                if data.ndim != len(dims):
-                    raise ValueError(f"field {name!r} has {data.ndim} axes, expected {dims}")
-                for axis, dim in enumerate(dims):
-                    if data.shape[axis] != scales[dim].shape[0]:
-                        raise ValueError(f"field {name!r} axis {dim} has length {data.shape[axis]}, "
-                                         f"coordinate has {scales[dim].shape[0]}")
-                ds = f.create_dataset(name, data=data, compression="gzip", compression_opts=4, shuffle=True)
-                ds.attrs["dims"] = ",".join(dims)
-                for axis, dim in enumerate(dims):
-                    ds.dims[axis].attach_scale(scales[dim])
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs["schema"] = SCHEMA
+        f.attrs["benchmark"] = benchmark
+        f.attrs["params"] = json.dumps(_jsonable(params))
+        f.attrs["solver"] = json.dumps(_jsonable(solver))
+        f.attrs["equation"] = equation
+        f.attrs["created"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+        f.attrs["version"] = _package_version()
+        for key, value in (extra_attrs or {}).items():
+            f.attrs[key] = value if isinstance(value, (str, int, float)) else json.dumps(_jsonable(value))
+        digest = hashlib.sha256()
+        for name in sorted(fields):
+            digest.update(name.encode() + np.ascontiguousarray(fields[name], dtype=np.float64).tobytes())
+        f.attrs["fields_sha256"] = digest.hexdigest()  # content hash, independent of `created`
+        scales = {}
+        for name in dims:
+            ds = f.create_dataset(name, data=np.asarray(coords[name], dtype=np.float64))
+            ds.make_scale(name)
+            scales[name] = ds
+        for name, data in fields.items():
+            data = np.asarray(data, dtype=np.float64)
+            if data.ndim != len(dims):
+                raise ValueError(f"field {name!r} has {data.ndim} axes, expected {dims}")
+            for axis, dim in enumerate(dims):
+                if data.shape[axis] != scales[dim].shape[0]:
+                    raise ValueError(f"field {name!r} axis {dim} has length {data.shape[axis]}, "
+                                     f"coordinate has {scales[dim].shape[0]}")
+            ds = f.create_dataset(name, data=data, compression="gzip", compression_opts=4, shuffle=True)
+            ds.attrs["dims"] = ",".join(dims)
+            for axis, dim in enumerate(dims):
+                ds.dims[axis].attach_scale(scales[dim])
     return path
 
 

@@ -129,12 +129,7 @@ _ENTRY_MODULES = (
 def _load() -> dict:
     entries = {}
     for module in _ENTRY_MODULES:
-        try:
-            bench = importlib.import_module(module).BENCHMARK
-        except ModuleNotFoundError as exc:  # an entry still being written must not break the others
-            if exc.name == module:
-                continue
-            raise
+        bench = importlib.import_module(module).BENCHMARK
         entries[bench.name] = bench
     return entries
 

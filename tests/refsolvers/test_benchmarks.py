@@ -1,6 +1,8 @@
 """Registry sweep, HDF5 contract, invariants and the stored error estimates (quick settings)."""
 
 import json
+import os
+import stat
 
 import h5py
 import numpy as np
@@ -57,6 +59,19 @@ def test_round_trip(tmp_path):
     data = read_h5(path)
     np.testing.assert_array_equal(data["u"], field)
     assert data.params == {"nu": 0.1} and data.solver["method"] == "test" and data.benchmark == "demo"
+
+
+def test_write_is_atomic_and_world_readable(tmp_path):
+    coords = {"t": np.linspace(0, 1, 3), "x": np.linspace(0, 1, 5)}
+    args = ("demo", coords, {"u": np.ones((3, 5))}, {"nu": 0.1}, {"method": "test"}, "u_t = 0")
+    path = refsolvers.write_h5(tmp_path / "demo.h5", *args)
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask  # not mkstemp's private 0600
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match="has 1 axes"):  # a failed write leaves the old file and no debris
+        refsolvers.write_h5(path, "demo", coords, {"u": np.ones(3)}, {}, {}, "")
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["demo.h5"]
 
 
 def test_reader_refuses_foreign_files(tmp_path):
