@@ -82,15 +82,20 @@ def departure_wavenumber(k: np.ndarray, e1: np.ndarray, e2: np.ndarray, rel: flo
 
 
 def plot_spectra(curves: dict, path, title: str = "", xlabel: str = "k (units of 2π/L)",
-                 ylabel: str = "E(k)"):
-    """Write a log-log PNG of spectra: `curves` maps label -> (k, E); k = 0 and E <= 0 are skipped."""
+                 ylabel: str = "E(k)", floor: float = 1e-20):
+    """Write a log-log PNG of spectra: `curves` maps label -> (k, E).
+
+    k = 0 is skipped, and so are shells below `floor` times the largest E of all curves (the
+    round-off plateau beyond a dealiasing cut-off would otherwise stretch the axis over 30 decades).
+    """
     from matplotlib.figure import Figure  # no pyplot: no global backend or figure state
 
     fig = Figure(figsize=(6, 4.5))
     ax = fig.subplots()
+    top = max((float(np.max(e)) for _, e in curves.values() if np.size(e)), default=0.0)
     for label, (k, e) in curves.items():
         k, e = np.asarray(k, float), np.asarray(e, float)
-        ok = (k > 0) & (e > 0)
+        ok = (k > 0) & (e > max(floor * top, 0.0))
         ax.loglog(k[ok], e[ok], label=label, lw=1.2)
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     ax.grid(True, which="both", alpha=0.3)
