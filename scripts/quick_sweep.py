@@ -7,12 +7,14 @@ Usage:
 For each problem this runs ``pinns.train.train(name, OUT/name, preset="quick")`` (exact problems
 need no dataset; the others read ``DATA/NAME.h5``, made by ``refsolvers generate NAME --out DATA``;
 a missing one is reported, not generated: some take minutes). A run folder that already holds
-``result.json`` is reused, so an interrupted sweep continues where it stopped.
+``result.json`` is reused, so an interrupted sweep continues where it stopped; a folder holding a
+finished quick-preset run of the same seed (say a link to ``runs/soap_table/burgers_adam``) is
+evaluated instead of trained again.
 
 Columns: the final error against the reference (relative L2 of the paper's metric fields; MSE and
 L-inf for the AutoBalance problems of SPEC.md section 4), the steps trained (steps per window x
-windows), the training speed (median of the logged steps/s, compilation excluded) and the wall time
-of the run. Writes ``table.md`` and ``results.json`` into --results.
+windows), the training speed (median of the logged steps/s, compilation excluded) and the training
+wall time (last ``wall_s`` of metrics.jsonl). Writes ``table.md`` and ``results.json`` into --results.
 """
 
 from __future__ import annotations
@@ -46,20 +48,30 @@ def run_one(name: str, data: pathlib.Path, out: pathlib.Path, seed: int) -> dict
     if name not in EXACT and not (data / f"{name}.h5").is_file():
         row["error"] = f"no dataset: refsolvers generate {name} --out {data}"
         return row
-    if (out / "checkpoint.npz").exists():  # an interrupted run: start it again
-        for path in out.iterdir():
-            path.unlink()
-    start = time.perf_counter()
-    try:
-        result = train(name, out, data=None if name in EXACT else data, preset="quick", progress=False, seed=seed)
-    except Exception as exc:  # one failing problem must not stop the sweep; the table says why
-        row["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-        return row
+    start, result = time.perf_counter(), None
+    if (out / "checkpoint.npz").exists():  # a finished run (e.g. a link to another script's) is evaluated
+        from pinns.eval import evaluate_run, open_run
+
+        run, state = open_run(out)
+        if run.cfg.preset != "quick" or run.cfg.seed != seed:
+            raise ValueError(f"{out} is not a quick-preset run with seed {seed}")
+        if state.step >= run.total_steps:
+            result = evaluate_run(run, state)
+        else:  # an interrupted one starts again
+            for path in out.iterdir():
+                path.unlink()
+    if result is None:
+        try:
+            result = train(name, out, data=None if name in EXACT else data, preset="quick", progress=False,
+                           seed=seed)
+        except Exception as exc:  # one failing problem must not stop the sweep; the table says why
+            row["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            return row
     config = json.loads((out / "config.json").read_text())
-    rate, _ = speed(out / "metrics.jsonl")
+    rate, wall = speed(out / "metrics.jsonl")
     row.update(result=result, steps=config["steps"] * config["windows"], windows=config["windows"],
                batch=config["batch"], net=config["net"], steps_per_s=rate,
-               wall_s=round(time.perf_counter() - start, 1))
+               wall_s=round(wall or time.perf_counter() - start, 1))  # training time, from metrics.jsonl
     done.write_text(json.dumps(row, indent=1) + "\n")
     return row
 
