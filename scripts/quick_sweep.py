@@ -36,8 +36,11 @@ def speed(metrics_path: pathlib.Path) -> tuple:
     return (statistics.median(rates) if rates else None), (lines[-1].get("wall_s") if lines else None)
 
 
-def run_one(name: str, data: pathlib.Path, out: pathlib.Path, seed: int) -> dict:
-    """Train `name` under the quick preset into `out` (or reuse a finished run); returns its row."""
+def run_one(name: str, data: pathlib.Path, out: pathlib.Path, seed: int, steps: int | None = None) -> dict:
+    """Train `name` under the quick preset into `out` (or reuse a finished run); returns its row.
+
+    `steps` (steps per window) shortens the preset's run; the preset's schedule is kept as it is.
+    """
     from pinns.problems import EXACT
     from pinns.train import train
 
@@ -53,8 +56,8 @@ def run_one(name: str, data: pathlib.Path, out: pathlib.Path, seed: int) -> dict
         from pinns.eval import evaluate_run, open_run
 
         run, state = open_run(out)
-        if run.cfg.preset != "quick" or run.cfg.seed != seed:
-            raise ValueError(f"{out} is not a quick-preset run with seed {seed}")
+        if run.cfg.preset != "quick" or run.cfg.seed != seed or (steps and run.cfg.steps != steps):
+            raise ValueError(f"{out} is not a quick-preset run with seed {seed}{f' and {steps} steps' if steps else ''}")
         if state.step >= run.total_steps:
             result = evaluate_run(run, state)
         else:  # an interrupted one starts again
@@ -63,13 +66,13 @@ def run_one(name: str, data: pathlib.Path, out: pathlib.Path, seed: int) -> dict
     if result is None:
         try:
             result = train(name, out, data=None if name in EXACT else data, preset="quick", progress=False,
-                           seed=seed)
+                           seed=seed, steps=steps)
         except Exception as exc:  # one failing problem must not stop the sweep; the table says why
             row["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
             return row
     config = json.loads((out / "config.json").read_text())
     rate, wall = speed(out / "metrics.jsonl")
-    row.update(result=result, steps=config["steps"] * config["windows"], windows=config["windows"],
+    row.update(result=result, steps=config["steps"] * config["windows"], windows=config["windows"], shortened=bool(steps),
                batch=config["batch"], net=config["net"], steps_per_s=rate,
                wall_s=round(wall or time.perf_counter() - start, 1))  # training time, from metrics.jsonl
     done.write_text(json.dumps(row, indent=1) + "\n")
@@ -92,7 +95,8 @@ def table(rows: list, header: str) -> str:
             lines.append(f"| {row['problem']} | not run: {row['error']} | | | | |")
             continue
         rate = f"{row['steps_per_s']:.1f}" if row["steps_per_s"] else "n/a"
-        lines.append(f"| {row['problem']} | {_error_cell(row)} | {row['steps']} ({row['windows']}) | "
+        shortened = ", shortened" if row.get("shortened") else ""
+        lines.append(f"| {row['problem']} | {_error_cell(row)} | {row['steps']} ({row['windows']}{shortened}) | "
                      f"{row['batch']} | {rate} | {row['wall_s']} |")
     return "\n".join(lines) + "\n"
 
@@ -106,18 +110,28 @@ def main(argv=None):
     parser.add_argument("--results", default="results/quick_sweep", type=pathlib.Path)
     parser.add_argument("--problems", default=",".join(PROBLEMS))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--steps", type=int, help="steps per window instead of the preset's (a shortened sweep)")
     args = parser.parse_args(argv)
     names = [n for n in args.problems.split(",") if n]
     unknown = sorted(set(names) - set(PROBLEMS))
     if unknown:
         parser.error(f"unknown problems: {', '.join(unknown)} (known: {', '.join(PROBLEMS)})")
-    rows = []
+    failed = {}
     for name in names:
-        row = run_one(name, args.data, args.out / name, args.seed)
-        rows.append(row)
+        row = run_one(name, args.data, args.out / name, args.seed, args.steps)
+        if "error" in row:
+            failed[name] = row
         print(json.dumps({k: row.get(k) for k in ("problem", "error", "result", "steps_per_s", "wall_s")}), flush=True)
+    rows = []  # every finished run in --out (earlier invocations too), in registry order
+    for name in PROBLEMS:
+        done = args.out / name / "result.json"
+        if done.is_file():
+            rows.append(json.loads(done.read_text()))
+        elif name in failed:
+            rows.append(failed[name])
     args.results.mkdir(parents=True, exist_ok=True)
-    header = (f"Quick-preset sweep (`python scripts/quick_sweep.py`), seed {args.seed}, {os.cpu_count()} cores, "
+    header = (f"Quick-preset sweep (`python scripts/quick_sweep.py`; rows marked shortened ran `--steps N`), "
+              f"seed {args.seed}, {os.cpu_count()} cores, "
               f"load average {os.getloadavg()[0]:.1f} at the end; errors against the refsolvers datasets in "
               f"`{args.data}` (exact solutions for wave and the AutoBalance problems).")
     (args.results / "table.md").write_text(table(rows, header))
