@@ -248,8 +248,22 @@ def table_markdown(runs: list, meta: dict) -> str:
     return "\n".join(lines)
 
 
+SMOOTH = 5  # logged points averaged in the alignment curves (each point is one step's score)
+
+
+def smooth(values, n: int = SMOOTH) -> np.ndarray:
+    """Centred running mean over `n` points (shorter at the ends); NaNs stay NaN."""
+    values = np.asarray(values, float)
+    kernel = np.ones(n)
+    num = np.convolve(np.nan_to_num(values), kernel, mode="same")
+    den = np.convolve(np.isfinite(values).astype(float), kernel, mode="same")
+    return np.where(np.isfinite(values), num / np.maximum(den, 1), np.nan)
+
+
 def plot_curves(benchmark: str, metrics: dict, path, preset: str = "") -> pathlib.Path:
     """``curves_BENCHMARK.png``: rel L2, loss and alignment scores vs step, one colour per optimizer.
+
+    The alignment scores are single-step samples (faint) and their running mean over `SMOOTH` logs.
 
     Args:
         metrics: optimizer -> list of ``metrics.jsonl`` records.
@@ -267,9 +281,11 @@ def plot_curves(benchmark: str, metrics: dict, path, preset: str = "") -> pathli
         if field:
             ax_err.semilogy(step, [r["rel_l2"][field] for r in recs], color=color, label=opt)
         ax_loss.semilogy(step, [r["loss"] for r in recs], color=color, label=opt)
-        intra = [np.nan if r.get("alignment_intra") is None else r["alignment_intra"] for r in recs]
-        ax_al.plot(step, intra, color=color, label=f"{opt} intra-step")
-        ax_al.plot(step, [r["alignment_inter"] for r in recs], color=color, ls="--", label=f"{opt} inter-step")
+        intra = np.array([np.nan if r.get("alignment_intra") is None else r["alignment_intra"] for r in recs])
+        inter = np.array([r["alignment_inter"] for r in recs], float)
+        for values, ls, what in ((intra, "-", "intra-step"), (inter, "--", "inter-step")):
+            ax_al.plot(step, values, color=color, ls=ls, lw=0.6, alpha=0.3)  # one sample per logged step
+            ax_al.plot(step, smooth(values), color=color, ls=ls, label=f"{opt} {what} (mean of {SMOOTH})")
         if paper.get(opt):
             ax_err.axhline(paper[opt], color=color, ls=":", lw=1, label=f"{opt}, paper Table 1")
     ax_err.set(xlabel="training step", ylabel=f"relative L2 error of {field}", title="test error")
