@@ -254,7 +254,10 @@ SMOOTH = 5  # logged points averaged in the alignment curves (each point is one 
 def smooth(values, n: int = SMOOTH) -> np.ndarray:
     """Centred running mean over `n` points (shorter at the ends); NaNs stay NaN."""
     values = np.asarray(values, float)
-    kernel = np.ones(n)
+    n = min(n, len(values))
+    if n < 2:
+        return values
+    kernel = np.ones(n - (n % 2 == 0))  # odd length: centred, and never longer than the data
     num = np.convolve(np.nan_to_num(values), kernel, mode="same")
     den = np.convolve(np.isfinite(values).astype(float), kernel, mode="same")
     return np.where(np.isfinite(values), num / np.maximum(den, 1), np.nan)

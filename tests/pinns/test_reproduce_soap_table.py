@@ -64,6 +64,15 @@ def test_table_json_and_figures_from_run_folders(tmp_path):
     assert (tmp_path / "curves_burgers.png").stat().st_size > 10_000
 
 
+def test_smooth_is_a_centred_running_mean_of_the_same_length():
+    mod = load_script()
+    assert mod.smooth([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0]).tolist() == [2.0, 2.5, 3.0, 4.0, 5.0, 5.5, 6.0]
+    assert mod.smooth([1.0, 2.0, 3.0]).tolist() == [1.5, 2.0, 2.5]  # fewer points than the window
+    assert mod.smooth([4.0]).tolist() == [4.0]
+    out = mod.smooth([1.0, float("nan"), 3.0])
+    assert out[0] == 1.0 and out[2] == 3.0 and out[1] != out[1]  # NaN (no intra-step score) stays NaN
+
+
 def test_bad_arguments_fail_with_one_line(capsys):
     mod = load_script()
     for argv, why in ((["navier"], "not a Table 1 benchmark: navier"),
