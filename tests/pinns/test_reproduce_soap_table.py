@@ -120,4 +120,4 @@ def test_reproduce_burgers_end_to_end(tmp_path):
 
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)  # resumable: nothing to do
     assert again.returncode == 0, again.stderr[-3000:]
-    assert again.stdout.count("finished earlier") == 2 and "is missing" not in again.stdout
+    assert again.stdout.count(": finished earlier in ") == 2 and "is missing" not in again.stdout
