@@ -32,6 +32,7 @@ import math
 import os
 import pathlib
 import platform
+import shlex
 import statistics
 import sys
 import time
@@ -195,7 +196,7 @@ def plot_histories(rows: list, summary: dict, folder: pathlib.Path) -> list:
 
     paths = []
     for problem, methods in summary.items():
-        fig, ax = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
+        fig, ax = plt.subplots(figsize=(9, 4.5), constrained_layout=True)
         for method in sorted(methods, key=list(METHODS).index):
             s = methods[method]
             row = next((r for r in rows if r["problem"] == problem and r["method"] == method
@@ -210,7 +211,7 @@ def plot_histories(rows: list, summary: dict, folder: pathlib.Path) -> list:
         ax.set_ylabel(f"MSE of {field} (evaluation points)")
         ax.set_title(f"{problem}: MSE history, best seed per method")
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
         path = folder / f"mse_history_{problem}.png"
         fig.savefig(path, dpi=100)
         plt.close(fig)
@@ -267,7 +268,7 @@ def header(args, argv, rows: list) -> str:
     lines = [
         "# AutoBalance Table 1, reproduced" + (" (REDUCED run)" if reduced else ""),
         "",
-        f"Command: `python scripts/reproduce_autobalance.py {' '.join(argv)}`",
+        f"Command: `python scripts/reproduce_autobalance.py {shlex.join(argv)}`",
         "",
         f"- steps: {args.steps} (paper: {PAPER_STEPS}; schedule intervals scaled by {args.steps / PAPER_STEPS:.3g})",
         f"- seeds: {seeds} (paper: best of {PAPER_SEEDS})",
