@@ -7,7 +7,7 @@ Usage:
 For each problem this runs ``pinns.train.train(name, OUT/name, preset="quick")`` (exact problems
 need no dataset; the others read ``DATA/NAME.h5``, made by ``refsolvers generate NAME --out DATA``;
 a missing one is reported, not generated: some take minutes). A run folder that already holds
-``result.json`` is reused, so an interrupted sweep continues where it stopped; a folder holding a
+``sweep_row.json`` is reused, so an interrupted sweep continues where it stopped; a folder holding a
 finished quick-preset run of the same seed (say a link to ``runs/soap_table/burgers_adam``) is
 evaluated instead of trained again.
 
@@ -26,6 +26,7 @@ import pathlib
 import statistics
 import time
 
+ROW_FILE = "sweep_row.json"  # the row of a finished run, kept in its folder
 AUTOBALANCE_PROBLEMS = ("reaction_diffusion", "helmholtz", "poisson_inverse")
 
 
@@ -44,7 +45,7 @@ def run_one(name: str, data: pathlib.Path, out: pathlib.Path, seed: int, steps: 
     from pinns.problems import EXACT
     from pinns.train import train
 
-    done = out / "result.json"
+    done = out / ROW_FILE
     if done.is_file():
         return json.loads(done.read_text())
     row = {"problem": name}
@@ -124,7 +125,7 @@ def main(argv=None):
         print(json.dumps({k: row.get(k) for k in ("problem", "error", "result", "steps_per_s", "wall_s")}), flush=True)
     rows = []  # every finished run in --out (earlier invocations too), in registry order
     for name in PROBLEMS:
-        done = args.out / name / "result.json"
+        done = args.out / name / ROW_FILE
         if done.is_file():
             rows.append(json.loads(done.read_text()))
         elif name in failed:
