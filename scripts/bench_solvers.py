@@ -43,24 +43,31 @@ CASES = [  # (label, benchmark, module, n, dt)
 ]
 
 
+def ms_per_step(problem, dt, steps, warmup=5):
+    """Milliseconds per ETDRK4 step of a refsolvers SpectralProblem (after `warmup` untimed steps)."""
+    from refsolvers import ETDRK4
+
+    stepper = ETDRK4(problem.linear, problem.nonlinear, dt)
+    u = problem.u0_hat
+    for _ in range(warmup):
+        u = stepper.step(u)
+    start = time.perf_counter()
+    for _ in range(steps):
+        u = stepper.step(u)
+    return 1e3 * (time.perf_counter() - start) / steps
+
+
 def time_ours(bench_name, module, n, dt, steps, backend):
-    from refsolvers import ETDRK4, BENCHMARKS
+    from refsolvers import BENCHMARKS
     from refsolvers._fft import real_fft
 
     os.environ["REFSOLVERS_FFT"] = backend
     real_fft.cache_clear()
     problem = importlib.import_module(module).make_problem(BENCHMARKS[bench_name].params, n, False)
-    stepper = ETDRK4(problem.linear, problem.nonlinear, dt)
-    u = problem.u0_hat
-    for _ in range(5):
-        u = stepper.step(u)
-    start = time.perf_counter()
-    for _ in range(steps):
-        u = stepper.step(u)
-    elapsed = time.perf_counter() - start
+    ms = ms_per_step(problem, dt, steps)
     del os.environ["REFSOLVERS_FFT"]
     real_fft.cache_clear()
-    return 1e3 * elapsed / steps
+    return ms
 
 
 def _peer(module):
@@ -118,17 +125,8 @@ def kolmogorov_case(n):
 
 
 def time_ours_ns(n, steps):
-    from refsolvers import ETDRK4
-
     problem, dt, _ = kolmogorov_case(n)
-    stepper = ETDRK4(problem.linear, problem.nonlinear, dt)
-    w = problem.u0_hat
-    for _ in range(3):
-        w = stepper.step(w)
-    start = time.perf_counter()
-    for _ in range(steps):
-        w = stepper.step(w)
-    return 1e3 * (time.perf_counter() - start) / steps
+    return ms_per_step(problem, dt, steps, warmup=3)
 
 
 def _time_scan(step, state, steps):
