@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import pathlib
-import statistics
 import time
 
 ROW_FILE = "sweep_row.json"  # the row of a finished run, kept in its folder
@@ -32,9 +31,10 @@ AUTOBALANCE_PROBLEMS = ("reaction_diffusion", "helmholtz", "poisson_inverse")
 
 def speed(metrics_path: pathlib.Path) -> tuple:
     """(median steps/s over the logged lines after the first, wall s of the last line) of a run."""
-    lines = [json.loads(line) for line in metrics_path.read_text().splitlines() if line.strip()]
-    rates = [m["steps_per_s"] for m in lines[1:] if m.get("steps_per_s")]
-    return (statistics.median(rates) if rates else None), (lines[-1].get("wall_s") if lines else None)
+    from pinns.eval import median_steps_per_s, read_metrics
+
+    lines = read_metrics(metrics_path.parent)
+    return median_steps_per_s(lines), (lines[-1].get("wall_s") if lines else None)
 
 
 def run_one(name: str, data: pathlib.Path, out: pathlib.Path, seed: int, steps: int | None = None) -> dict:

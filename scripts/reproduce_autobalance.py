@@ -94,11 +94,6 @@ def schedule_overrides(problem: str, steps: int) -> dict:
             "log_alignment": False}
 
 
-def read_metrics(path: pathlib.Path) -> list:
-    """The records of a run's metrics.jsonl."""
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
 def run_one(problem: str, method: str, seed: int, steps: int, folder: pathlib.Path) -> dict:
     """Train one (problem, method, seed) into `folder`, or reuse its finished result; returns the row.
 
@@ -107,7 +102,8 @@ def run_one(problem: str, method: str, seed: int, steps: int, folder: pathlib.Pa
     steps_per_s (median of the logged chunks, compilation excluded), history [[step, mse], ...]
     (MSE on the logged evaluation subset) and ``error`` instead of the numbers for a diverged run.
     """
-    from pinns.train import CHECKPOINT_FILE, METRICS_FILE, TrainingError, train
+    from pinns.eval import median_steps_per_s, read_metrics
+    from pinns.train import CHECKPOINT_FILE, TrainingError, train
 
     done = folder / RESULT_FILE
     if done.is_file():
@@ -124,11 +120,10 @@ def run_one(problem: str, method: str, seed: int, steps: int, folder: pathlib.Pa
         row["error"] = str(exc)
     else:
         field = next(iter(result["mse"]))  # the problem's metric field first (u, or a for the inverse problem)
-        lines = read_metrics(folder / METRICS_FILE)
-        rates = [m["steps_per_s"] for m in lines[1:] if m.get("steps_per_s")] or [lines[-1]["steps_per_s"]]
+        lines = read_metrics(folder)
         row.update(field=field, mse=result["mse"][field], linf=result["linf"][field],
                    rel_l2=result["rel_l2"][field], wall_s=lines[-1]["wall_s"],
-                   steps_per_s=round(statistics.median(rates), 2),
+                   steps_per_s=round(median_steps_per_s(lines), 2),
                    history=[[m["step"], m["mse"][field]] for m in lines if "mse" in m])
     folder.mkdir(parents=True, exist_ok=True)
     done.write_text(json.dumps(row) + "\n")

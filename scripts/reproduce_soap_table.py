@@ -38,6 +38,8 @@ import time
 
 import numpy as np
 
+from pinns.eval import median_steps_per_s, read_metrics
+
 PAPER_SOURCE = "SOAP-PINN paper, Table 1"
 PAPER_TABLE1 = {  # relative L2 error, (Adam, SOAP), PirateNet, paper recipe (SPEC.md section 2)
     "wave": (5.15e-5, 8.05e-6),
@@ -156,12 +158,6 @@ def train_or_skip(benchmark: str, optimizer: str, args) -> str:
 # ----------------------------------------------------------------------------- summaries
 
 
-def read_metrics(folder) -> list:
-    """The records of ``metrics.jsonl`` in `folder` (list of dicts, in step order)."""
-    path = pathlib.Path(folder) / "metrics.jsonl"
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
 def summarize_run(folder) -> dict:
     """One finished run as a flat record: final errors, metric field, steps, wall time, throughput, settings.
 
@@ -174,13 +170,11 @@ def summarize_run(folder) -> dict:
     result = json.loads((folder / RESULT_FILE).read_text())
     metrics = read_metrics(folder)
     field = next(iter(result["rel_l2"]))
-    rates = [m["steps_per_s"] for m in metrics[1:] if m.get("steps_per_s")] or \
-            [m["steps_per_s"] for m in metrics if m.get("steps_per_s")]
     net = cfg["net"]
     return {"benchmark": cfg["problem"], "optimizer": cfg["optimizer"], "field": field,
             "rel_l2": result["rel_l2"][field], "rel_l2_all": result["rel_l2"], "step": result["step"],
             "wall_s": metrics[-1]["wall_s"] if metrics else None, "call_wall_s": result.get("call_wall_s"),
-            "steps_per_s": float(np.median(rates)) if rates else None,
+            "steps_per_s": median_steps_per_s(metrics),
             "preset": cfg["preset"], "seed": cfg["seed"], "steps": cfg["steps"], "windows": cfg["windows"],
             "batch": cfg["batch"], "net": f"{net['arch']} {net['depth']}x{net['width']} {net['activation']}",
             "run_dir": str(folder)}
