@@ -6,6 +6,8 @@
 - :func:`balance` with a rule from :data:`RULES`: the weighting / gradient-surgery baselines;
   :data:`BALANCERS` gives every multi-term method (AutoBalance included) as
   ``BALANCERS[name](make_opt, n_terms)``.
+- :func:`bfgs`, :func:`ssbfgs`, :func:`ssbroyden` (dense inverse Hessian, self-scaled updates) and
+  :func:`lbfgs`, each with a strong-Wolfe line search; :func:`restart_pairs` after a resample.
 - :func:`alignment_score` and friends: the gradient alignment score of the SOAP-for-PINNs paper.
 """
 
@@ -40,6 +42,18 @@ from pinns.optim._balancing import (
     ntk_trace,
     ntk_weights,
     pcgrad_weights,
+)
+from pinns.optim._quasi_newton import (
+    QN_METHODS,
+    QuasiNewtonState,
+    bfgs,
+    inverse_hessian_update,
+    lbfgs,
+    quasi_newton,
+    restart_pairs,
+    scale_by_quasi_newton,
+    ssbfgs,
+    ssbroyden,
 )
 from pinns.optim._soap import (
     DecoupledWeightDecayState,
@@ -80,6 +94,17 @@ __all__ = [
     "config_weights",
     "mgda_weights",
     "ntk_trace",
+    # quasi-Newton
+    "bfgs",
+    "ssbfgs",
+    "ssbroyden",
+    "lbfgs",
+    "quasi_newton",
+    "scale_by_quasi_newton",
+    "inverse_hessian_update",
+    "restart_pairs",
+    "QuasiNewtonState",
+    "QN_METHODS",
     # alignment
     "alignment_score",
     "intra_step_alignment",
