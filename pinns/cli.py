@@ -1,4 +1,4 @@
-"""Command line: ``pinns train``, ``pinns eval``, ``pinns spectrum``, ``pinns list`` (DESIGN.md section 3).
+"""Command line: ``pinns train``, ``pinns eval``, ``pinns predict``, ``pinns spectrum``, ``pinns list`` (DESIGN.md section 3).
 
 Bad input (unknown problem, missing or foreign dataset, corrupt checkpoint, impossible settings)
 gets one line on stderr, ``pinns: error: ...``, and exit code 2 before any heavy work; a diverged run
@@ -50,6 +50,10 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--quick", action="store_true", help="references with refsolvers' quick solver settings")
     s.add_argument("--no-progress", action="store_true", help="no progress bars")
 
+    p = sub.add_parser("predict", help="the trained network's fields on the reference grid, as a refsolvers/1 HDF5 file")
+    p.add_argument("run_dir")
+    p.add_argument("--out", required=True, help="FILE.h5 to write")
+
     sub.add_parser("list", help="the problems, one a line")
     return parser
 
@@ -90,6 +94,11 @@ def main(argv=None) -> int:
             if args.plot:
                 plot_run(run, state, args.plot)
             print(json.dumps(result))
+            return 0
+        if args.command == "predict":
+            from .predict import predict_to_h5
+
+            print(predict_to_h5(args.run_dir, args.out))
             return 0
         if args.command == "spectrum":
             from .spectrum import spectrum_comparison, summary

@@ -8,6 +8,7 @@
   ``BALANCERS[name](make_opt, n_terms)``.
 - :func:`bfgs`, :func:`ssbfgs`, :func:`ssbroyden` (dense inverse Hessian, self-scaled updates) and
   :func:`lbfgs`, each with a strong-Wolfe line search; :func:`restart_pairs` after a resample.
+- :func:`rba_update`: residual-based attention weights, one per collocation point.
 - :func:`alignment_score` and friends: the gradient alignment score of the SOAP-for-PINNs paper.
 """
 
@@ -55,6 +56,7 @@ from pinns.optim._quasi_newton import (
     ssbfgs,
     ssbroyden,
 )
+from pinns.optim._rba import RBA_ETA, RBA_GAMMA, rba_update
 from pinns.optim._soap import (
     DecoupledWeightDecayState,
     SoapState,
@@ -105,6 +107,10 @@ __all__ = [
     "restart_pairs",
     "QuasiNewtonState",
     "QN_METHODS",
+    # residual-based attention
+    "rba_update",
+    "RBA_GAMMA",
+    "RBA_ETA",
     # alignment
     "alignment_score",
     "intra_step_alignment",

@@ -54,6 +54,11 @@ def taylor(f: Callable, z, axis: int, order: int) -> list:
     return list(g(z))
 
 
+def initial_1d(fn: Callable) -> Callable:
+    """zs (1,) -> (1,): a refsolvers initial function ``fn(x, xp)`` evaluated with jax.numpy."""
+    return lambda zs: jnp.atleast_1d(fn(zs[0], jnp))
+
+
 def laplacian(f: Callable, z, axes: tuple) -> jnp.ndarray:
     """Sum of second derivatives of f along `axes` at z."""
     return sum(taylor(f, z, a, 2)[2] for a in axes)
@@ -100,6 +105,9 @@ class Problem:
         initial: (points (n0, d - 1), values (n0, len(initial_fields))) at t = lo of "t", or None.
         initial_fields: fields the initial condition constrains (default: all).
         initial_rate: also impose u_t = 0 at t0 (loss term "ic_t"; the wave equation).
+        initial_fn: u0 as a JAX function of the space coordinates, zs (d - 1,) -> (len(initial_fields),),
+            the same function refsolvers starts from (for hard constraints, `pinns.constraints`); None
+            where the initial data exists only as samples.
         dirichlet: g(z) -> (len(bc_fields),) prescribed boundary values (None: zero).
         bc_fields: fields the Dirichlet condition constrains (default: all).
         bc_faces: ((axis, 0 | 1), ...) faces carrying the Dirichlet condition (default: both ends of
@@ -125,6 +133,7 @@ class Problem:
     initial: tuple | None = None
     initial_fields: tuple | None = None
     initial_rate: bool = False
+    initial_fn: Callable | None = None
     dirichlet: Callable | None = None
     bc_fields: tuple | None = None
     bc_faces: tuple | None = None
@@ -273,5 +282,5 @@ def grid_reference(axes: tuple, domain: dict, n: int | dict, exact: Callable) ->
     return Reference(coords, {k: np.asarray(v, dtype=np.float64).reshape(ref.shape) for k, v in values.items()})
 
 
-__all__ = ["Problem", "Reference", "d", "from_benchmark", "grid_reference", "laplacian", "load_dataset", "taylor",
+__all__ = ["Problem", "Reference", "d", "from_benchmark", "grid_reference", "initial_1d", "laplacian", "load_dataset", "taylor",
            "unit"]

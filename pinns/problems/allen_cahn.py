@@ -1,6 +1,8 @@
 """Allen-Cahn: u_t - d u_xx - a (u - u^3) = 0 on x in [-1, 1] periodic, u0 from the dataset."""
 
-from ._base import d, from_benchmark, taylor
+from refsolvers.pde.allen_cahn import initial
+
+from ._base import initial_1d, d, from_benchmark, taylor
 from ._presets import soap_paper, soap_quick
 
 T, X = 0, 1
@@ -13,5 +15,5 @@ def residual(u, p, z):
 
 
 def build(data):
-    return from_benchmark("allen_cahn", data, residual, ("u",),
+    return from_benchmark("allen_cahn", data, residual, ("u",), initial_fn=initial_1d(initial),
                           presets={"paper": soap_paper(steps=300_000, decay_steps=5000), "quick": soap_quick()})

@@ -1,6 +1,8 @@
 """Burgers: u_t + u u_x - nu u_xx = 0 on x in [-1, 1], u(t, +-1) = 0, u0 from the dataset (-sin pi x)."""
 
-from ._base import d, from_benchmark, taylor
+from refsolvers.pde.burgers import initial
+
+from ._base import initial_1d, d, from_benchmark, taylor
 from ._presets import soap_paper, soap_quick
 
 T, X = 0, 1
@@ -13,5 +15,5 @@ def residual(u, p, z):
 
 
 def build(data=None):
-    return from_benchmark("burgers", data, residual, ("u",),
+    return from_benchmark("burgers", data, residual, ("u",), initial_fn=initial_1d(initial),
                           presets={"paper": soap_paper(rff_scale=2.0), "quick": soap_quick()})

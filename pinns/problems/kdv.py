@@ -1,6 +1,8 @@
 """Korteweg-de Vries: u_t + u u_x + delta^2 u_xxx = 0 on x in [-1, 1] periodic, u0 from the dataset."""
 
-from ._base import d, from_benchmark, taylor
+from refsolvers.pde.korteweg_de_vries import initial
+
+from ._base import initial_1d, d, from_benchmark, taylor
 from ._presets import soap_paper, soap_quick
 
 T, X = 0, 1
@@ -13,4 +15,4 @@ def residual(u, p, z):
 
 
 def build(data):
-    return from_benchmark("kdv", data, residual, ("u",), presets={"paper": soap_paper(), "quick": soap_quick()})
+    return from_benchmark("kdv", data, residual, ("u",), initial_fn=initial_1d(initial), presets={"paper": soap_paper(), "quick": soap_quick()})

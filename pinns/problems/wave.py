@@ -1,6 +1,8 @@
 """Wave: u_tt - c^2 u_xx = 0 on x in [0, 1], u(t, 0) = u(t, 1) = 0, u(0, x) from the exact solution, u_t(0, x) = 0."""
 
-from ._base import from_benchmark, taylor
+from refsolvers.pde.wave import initial
+
+from ._base import initial_1d, from_benchmark, taylor
 from ._presets import soap_paper, soap_quick
 
 T, X = 0, 1
@@ -12,5 +14,5 @@ def residual(u, p, z):
 
 
 def build(data=None):
-    return from_benchmark("wave", data, residual, ("u",), initial_rate=True,
+    return from_benchmark("wave", data, residual, ("u",), initial_fn=initial_1d(initial), initial_rate=True,
                           presets={"paper": soap_paper(rff_scale=10.0), "quick": soap_quick(rff_scale=10.0)})

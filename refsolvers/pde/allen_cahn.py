@@ -15,8 +15,9 @@ EQUATION = "u_t = d u_xx + a (u - u^3), x in [-1,1] periodic, u(0,x) = x^2 cos(p
 PARAMS = {"d": 1e-4, "a": 5.0}
 
 
-def initial(x):
-    return x**2 * np.cos(np.pi * x)
+def initial(x, xp=np):
+    """u0(x) = x^2 cos(pi x); `xp` is the array module (numpy here, jax.numpy for the PINN's hard constraint)."""
+    return x**2 * xp.cos(xp.pi * x)
 
 
 def make_problem(params: dict, n: int, dealias: bool) -> SpectralProblem:

@@ -18,8 +18,9 @@ EQUATION = "u_t + u u_x = nu u_xx, x in [-1,1], u(t,-1) = u(t,1) = 0, u(0,x) = -
 PARAMS = {"nu": 0.01 / np.pi}
 
 
-def initial(x):
-    return -np.sin(np.pi * x)
+def initial(x, xp=np):
+    """u0(x) = -sin(pi x); `xp` is the array module (numpy here, jax.numpy for the PINN's hard constraint)."""
+    return -xp.sin(xp.pi * x)
 
 
 def make_problem(params: dict, n: int, dealias: bool) -> SpectralProblem:

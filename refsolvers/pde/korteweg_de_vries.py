@@ -14,8 +14,9 @@ EQUATION = "u_t + u u_x + delta^2 u_xxx = 0, x in [-1,1] periodic, u(0,x) = cos(
 PARAMS = {"delta": 0.022}
 
 
-def initial(x):
-    return np.cos(np.pi * x)
+def initial(x, xp=np):
+    """u0(x) = cos(pi x); `xp` is the array module (numpy here, jax.numpy for the PINN's hard constraint)."""
+    return xp.cos(xp.pi * x)
 
 
 def make_problem(params: dict, n: int, dealias: bool) -> SpectralProblem:

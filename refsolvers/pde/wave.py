@@ -12,10 +12,15 @@ EQUATION = "u_tt = c^2 u_xx, x in [0,1], u(t,0) = u(t,1) = 0, u(0,x) = sin(pi x)
 PARAMS = {"c": 2.0}
 
 
-def exact(params: dict, t, x) -> dict:
-    """Exact u(t, x) (broadcasting arrays)."""
+def exact(params: dict, t, x, xp=np) -> dict:
+    """Exact u(t, x) (broadcasting arrays); `xp` is the array module (numpy, or jax.numpy)."""
     c = params["c"]
-    return {"u": np.sin(np.pi * x) * np.cos(c * np.pi * t) + 0.5 * np.sin(4 * np.pi * x) * np.cos(4 * c * np.pi * t)}
+    return {"u": xp.sin(xp.pi * x) * xp.cos(c * xp.pi * t) + 0.5 * xp.sin(4 * xp.pi * x) * xp.cos(4 * c * xp.pi * t)}
+
+
+def initial(x, xp=np):
+    """u0(x) = u(0, x) (u_t(0, x) = 0); `xp` is the array module (numpy, or jax.numpy)."""
+    return exact(PARAMS, 0.0, x, xp)["u"]
 
 
 def solve(params, solver, coords, progress=True):
