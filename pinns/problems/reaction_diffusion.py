@@ -23,6 +23,11 @@ def exact_u(z):
     return jnp.exp(-t) * (sum(jnp.sin(n * x) / n for n in range(1, 5)) + jnp.sin(8 * x) / 8)
 
 
+def initial_u(zs):
+    """(1,): u(0, x) at zs = (x,)."""
+    return exact_u(jnp.stack([jnp.zeros_like(zs[0]), zs[0]]))[None]
+
+
 def source(t, x):
     return jnp.exp(-t) * (1.5 * jnp.sin(2 * x) + 8 / 3 * jnp.sin(3 * x) + 15 / 4 * jnp.sin(4 * x)
                           + 63 / 8 * jnp.sin(8 * x))
@@ -39,7 +44,7 @@ def build(data=None):
     axes = ("t", "x")
     return Problem(
         name="reaction_diffusion", axes=axes, fields=("u",), domain=DOMAIN, residual=residual, params=PARAMS,
-        dirichlet=lambda z: exact_u(z)[None], bc_faces=(("t", 0), ("x", 0), ("x", 1)),
+        initial_fn=initial_u, dirichlet=lambda z: exact_u(z)[None], bc_faces=(("t", 0), ("x", 0), ("x", 1)),
         reference=grid_reference(axes, DOMAIN, 300, lambda pts: {"u": exact_u(pts)}),
         metric_fields=("u",), loss_weights={"res": 5.0, "bc": 1.0}, source="exact",
         presets={"paper": autobalance_paper(), "quick": autobalance_quick()})
