@@ -73,7 +73,7 @@ def main(argv=None) -> int:
     """Entry point of the ``pinns`` console script; returns the exit code."""
     args = _parser().parse_args(argv)
     from .checkpoint import CheckpointError
-    from .train import TrainingError
+    from .config import TrainingError
 
     try:
         if args.command == "list":
@@ -98,7 +98,7 @@ def main(argv=None) -> int:
                                          out=args.out, quick=args.quick, progress=not args.no_progress)
             print(json.dumps(summary(result)))
             return 0
-        from .train import train
+        from .training import train
 
         overrides = {k: getattr(args, k) for k in ("optimizer", "balance", "steps", "seed", "batch", "windows",
                                                    "log_every", "ckpt_every", "dtype")}

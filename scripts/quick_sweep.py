@@ -4,7 +4,7 @@ Usage:
     python scripts/quick_sweep.py [--data datasets] [--out runs/quick_sweep] [--results results/quick_sweep]
                                   [--problems burgers,kdv] [--seed 0]
 
-For each problem this runs ``pinns.train.train(name, OUT/name, preset="quick")`` (exact problems
+For each problem this runs ``pinns.train(name, OUT/name, preset="quick")`` (exact problems
 need no dataset; the others read ``DATA/NAME.h5``, made by ``refsolvers generate NAME --out DATA``;
 a missing one is reported, not generated: some take minutes). A run folder that already holds
 ``sweep_row.json`` is reused, so an interrupted sweep continues where it stopped; a folder holding a
@@ -43,7 +43,7 @@ def run_one(name: str, data: pathlib.Path, out: pathlib.Path, seed: int, steps: 
     `steps` (steps per window) shortens the preset's run; the preset's schedule is kept as it is.
     """
     from pinns.problems import EXACT
-    from pinns.train import train
+    from pinns import train
 
     done = out / ROW_FILE
     if done.is_file():

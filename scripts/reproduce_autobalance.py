@@ -5,7 +5,7 @@ Usage:
         [--methods autobalance-adamw,auto-soap,ew,...] [--seeds 0,1,2] [--method-seeds METHOD=0,1,2 ...]
         [--steps 30000] [--out runs/autobalance] [--results DIR] [--note TEXT]
 
-Every run is ``pinns.train.train(problem, folder, preset="paper", optimizer=..., balance=..., seed=...)``:
+Every run is ``pinns.train(problem, folder, preset="paper", optimizer=..., balance=..., seed=...)``:
 the `paper` preset of each problem holds the paper's network, points, loss weights and learning-rate
 schedule (AutoBalance appendix A.4; SPEC.md section 4). With ``--steps`` below the paper's 30 000,
 the schedule is the paper's compressed in time: warm-up, decay interval, staircase interval and the
@@ -83,7 +83,7 @@ def schedule_overrides(problem: str, steps: int) -> dict:
     NTK refresh). About 60 logged points per run; alignment logging off (not needed here).
     """
     from pinns.problems import get_problem
-    from pinns.train import make_config
+    from pinns.config import make_config
 
     paper = make_config(get_problem(problem), "paper")
     factor = steps / paper.steps
@@ -103,7 +103,8 @@ def run_one(problem: str, method: str, seed: int, steps: int, folder: pathlib.Pa
     (MSE on the logged evaluation subset) and ``error`` instead of the numbers for a diverged run.
     """
     from pinns.eval import median_steps_per_s, read_metrics
-    from pinns.train import CHECKPOINT_FILE, TrainingError, train
+    from pinns import train
+    from pinns.config import CHECKPOINT_FILE, TrainingError
 
     done = folder / RESULT_FILE
     if done.is_file():

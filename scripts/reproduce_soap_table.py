@@ -1,4 +1,4 @@
-"""Reproduce the SOAP-PINN paper's Table 1 (relative L2 error, Adam vs SOAP) with `pinns.train.train`.
+"""Reproduce the SOAP-PINN paper's Table 1 (relative L2 error, Adam vs SOAP) with `pinns.train`.
 
     python scripts/reproduce_soap_table.py wave burgers allen_cahn kdv --optimizer adam,soap --preset quick
     python scripts/reproduce_soap_table.py wave burgers allen_cahn kdv ks gray_scott ginzburg_landau \\
@@ -78,7 +78,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     args = p.parse_args(argv)
     args.optimizers = tuple(o.strip() for o in args.optimizer.split(",") if o.strip())
-    from pinns.train import OPTIMIZERS
+    from pinns.recipes import OPTIMIZERS
 
     bad = [b for b in args.benchmarks if b not in PAPER_TABLE1]
     if bad:
@@ -131,7 +131,8 @@ def _check_settings(folder: pathlib.Path, preset: str, optimizer: str, seed: int
 
 def train_or_skip(benchmark: str, optimizer: str, args) -> str:
     """Train one run (or resume it, or skip it when finished); returns "skipped", "resumed" or "trained"."""
-    from pinns.train import CHECKPOINT_FILE, train
+    from pinns import train
+    from pinns.config import CHECKPOINT_FILE
 
     folder = run_dir(args.out, benchmark, optimizer)
     if (folder / "config.json").exists():

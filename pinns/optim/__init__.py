@@ -21,7 +21,9 @@ from pinns.optim._autobalance import (
     auto_adamw,
     auto_soap,
     autobalance,
+    jacobian_norms,
     per_term_grads,
+    term_jacobian,
 )
 from pinns.optim._balancing import (
     BALANCERS,
@@ -40,6 +42,7 @@ from pinns.optim._balancing import (
     ntk_trace,
     ntk_weights,
     pcgrad_weights,
+    refresh_weights,
 )
 from pinns.optim._soap import (
     DecoupledWeightDecayState,
@@ -63,6 +66,8 @@ __all__ = [
     "auto_soap",
     "AutoBalanceState",
     "per_term_grads",
+    "term_jacobian",
+    "jacobian_norms",
     # balancing baselines
     "balance",
     "BalanceState",
@@ -71,6 +76,7 @@ __all__ = [
     "RULES",
     "BALANCERS",
     "combine",
+    "refresh_weights",
     "equal_weights",
     "grad_norm_weights",
     "ntk_weights",

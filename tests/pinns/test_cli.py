@@ -10,7 +10,7 @@ import pytest
 import refsolvers
 from pinns.cli import main
 from pinns.problems import get_problem
-from pinns.train import make_config
+from pinns.config import make_config
 
 
 def one_error_line(capsys, code, expected_code=2):

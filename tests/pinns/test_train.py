@@ -15,8 +15,11 @@ import pytest
 import refsolvers
 from pinns import checkpoint as ckpt
 from pinns.problems import get_problem
-from pinns.train import (Run, Trainer, TrainingError, alignment_score, causal_weights, grad_norm_weights,
-                         make_config, make_schedule)
+from pinns.config import TrainingError, make_config
+from pinns.optim import alignment_score, grad_norm_weights
+from pinns.recipes import make_schedule
+from pinns.run import Run
+from pinns.trainer import Trainer, causal_weights
 
 # a tiny Fourier-feature MLP: the trainer's logic does not depend on the architecture, and it compiles fastest
 TINY = dict(net={"arch": "mlp", "width": 8, "depth": 1}, batch=64, n_bc=16, log_every=5, ckpt_every=5,
@@ -197,7 +200,7 @@ DATA_PARALLEL = textwrap.dedent("""
     from test_train import write_burgers, TINY
     import pathlib
     from pinns.problems import get_problem
-    from pinns.train import Trainer, make_config
+    from pinns import Trainer, make_config
     assert jax.device_count() == 4
     problem = get_problem("burgers", write_burgers(pathlib.Path(sys.argv[1])))
     cfg = make_config(problem, "quick", **{**TINY, "dtype": "float64", "balance": "none"})

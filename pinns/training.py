@@ -1,0 +1,66 @@
+"""The training entry point: `train(name, out_dir, ...)` (what ``pinns train`` runs)."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import jax
+
+from .config import CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, TrainConfig, make_config, validate
+from .eval import evaluate_run, plot_run
+from .run import Run, load_problem
+
+
+def train(name: str, out_dir, data=None, preset: str = "paper", resume: bool = False, progress: bool = True,
+          devices=None, **overrides) -> dict:
+    """Train problem `name` into run folder `out_dir`; returns the final evaluation (see `pinns.eval`).
+
+    Args:
+        name: problem name (`pinns.problems.PROBLEMS`).
+        out_dir: run folder (created; must not hold a checkpoint unless `resume`).
+        data: dataset folder or file (None for exact problems).
+        preset: "paper" or "quick".
+        resume: continue the checkpoint in `out_dir` with its saved configuration (`steps` may be
+            raised through `overrides`).
+        **overrides: TrainConfig fields (optimizer, balance, steps, seed, batch, ...).
+    """
+    out = pathlib.Path(out_dir)
+    if resume:
+        cfg_path = out / CONFIG_FILE
+        if not cfg_path.is_file():
+            raise FileNotFoundError(f"nothing to resume: {cfg_path} does not exist")
+        saved = json.loads(cfg_path.read_text())
+        if saved["problem"] != name:
+            raise ValueError(f"{out} is a run of {saved['problem']!r}, not {name!r}")
+        problem = load_problem(name, saved["data"] or None)
+        allowed = {"steps"}
+        changed = {k: v for k, v in overrides.items() if v is not None and k not in allowed and saved.get(k) != v}
+        if changed:
+            raise ValueError(f"--resume keeps the saved configuration; cannot change {', '.join(sorted(changed))}")
+        saved.update({k: v for k, v in overrides.items() if k in allowed and v is not None})
+        cfg = TrainConfig.from_dict(saved)
+        validate(cfg, problem)
+    else:
+        problem = load_problem(name, data)
+        cfg = make_config(problem, preset, data=str(data) if data else "", **overrides)
+        if (out / CHECKPOINT_FILE).exists():
+            raise FileExistsError(f"{out} already holds a run (use --resume, or another --out)")
+    out.mkdir(parents=True, exist_ok=True)
+    if cfg.dtype == "float64":
+        jax.config.update("jax_enable_x64", True)
+    run = Run(out, problem, cfg, devices)
+    if resume:
+        state = run.restore()
+        run.truncate_metrics(state.step)
+    else:
+        (out / METRICS_FILE).unlink(missing_ok=True)
+        state = run.fresh_state()
+    (out / CONFIG_FILE).write_text(json.dumps(cfg.to_dict(), indent=1) + "\n")
+    state = run.train(state, progress=progress)
+    result = evaluate_run(run, state)
+    plot_run(run, state, out / "prediction.png")
+    return result
+
+
+__all__ = ["train"]
