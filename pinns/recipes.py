@@ -72,6 +72,14 @@ def _warmup_exponential(cfg) -> Callable:
 
 
 def _autobalance_staircase(cfg) -> Callable:
+    """lr_init -> lr linearly over warmup_steps, then lr * rate^(floor((step - warmup) / every) * every / steps),
+    never below lr_floor.
+
+    optax.warmup_exponential_decay_schedule(transition_steps=decay_every, decay_rate=rate**(every / steps),
+    staircase=True, end_value=lr_floor) is the same schedule mathematically, but it rounds differently
+    (up to ~4e-6 relative in float32, step 0 included), so it would change every existing AutoBalance run;
+    this form stays, and tests/pinns/test_recipes.py checks it against the paper and against optax.
+    """
     def schedule(step):  # AutoBalance appendix A.4: staircase decay applied every `decay_every` steps
         step = jnp.asarray(step, jnp.float32)
         warm = cfg.lr_init + (cfg.lr - cfg.lr_init) * step / max(cfg.warmup_steps, 1)

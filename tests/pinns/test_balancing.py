@@ -33,12 +33,7 @@ mgda_weights = jax.jit(_mgda_weights)
 pcgrad_weights = jax.jit(_pcgrad_weights)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _x64():
-    prev = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    yield
-    jax.config.update("jax_enable_x64", prev)
+pytestmark = pytest.mark.usefixtures("x64")  # float64 for the whole module (tests/conftest.py)
 
 
 def _gram(*vectors):

@@ -14,7 +14,7 @@ import pytest
 
 import refsolvers
 from pinns import checkpoint as ckpt
-from pinns.problems import get_problem
+from pinns.problems import PROBLEMS, get_problem
 from pinns.config import TrainingError, make_config
 from pinns.optim import alignment_score, grad_norm_weights
 from pinns.recipes import make_schedule
@@ -229,9 +229,7 @@ def test_data_parallel_on_four_host_devices_matches_one_device(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["wave", "burgers", "allen_cahn", "kdv", "ks", "gray_scott", "ginzburg_landau",
-                                  "lid_driven_cavity", "kolmogorov", "rayleigh_taylor", "reaction_diffusion",
-                                  "helmholtz", "poisson_inverse"])
+@pytest.mark.parametrize("name", PROBLEMS)
 def test_every_problem_trains_a_few_steps(name, tmp_path_factory):
     """Registry sweep: quick dataset, tiny network, 4 steps over 2 windows: finite losses, full-grid evaluation."""
     from pinns.eval import evaluate_run
