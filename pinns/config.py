@@ -14,7 +14,7 @@ import jax
 
 from .nets import NetConfig
 from .problems import Problem
-from .recipes import OPTIMIZERS, SCHEDULES
+from .recipes import OPTIMIZERS, SCHEDULES, balance_names, known_balances
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"
@@ -151,6 +151,8 @@ def validate(cfg: TrainConfig, problem: Problem) -> None:
         raise ValueError(f"batch {cfg.batch} is not divisible by the {n_dev} devices")
     if cfg.optimizer not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {cfg.optimizer!r} (known: {', '.join(OPTIMIZERS)})")
+    if cfg.balance not in known_balances():
+        raise ValueError(f"unknown --balance {cfg.balance!r} (known: {balance_names()})")
     if cfg.schedule not in SCHEDULES:
         raise ValueError(f"unknown schedule {cfg.schedule!r}")
     if cfg.dtype not in ("float32", "float64"):

@@ -123,15 +123,24 @@ def make_optimizer(cfg, n_terms: int):
         if cfg.optimizer == "soap" and cfg.soap_frequency:
             kwargs["precondition_frequency"] = cfg.soap_frequency
         return auto(schedule, n_terms, **kwargs), True, False
-    if cfg.balance not in optim.BALANCERS:
+    if cfg.balance not in known_balances():
         raise ValueError(f"unknown --balance {cfg.balance!r} (known: {balance_names()})")
     return optim.BALANCERS[cfg.balance](make_opt, n_terms), True, cfg.balance == "dwa"
 
 
+BALANCE_LABELS = {"config": "config (ConFIG: conflict-free gradient direction)"}
+"""How a --balance name is shown where it is not self-explanatory."""
+
+
+def known_balances() -> tuple:
+    """Every --balance name, each once: the trainer's, AutoBalance, then the `pinns.optim.BALANCERS` baselines."""
+    return tuple(dict.fromkeys([*BALANCES, *optim.BALANCERS]))
+
+
 def balance_names() -> str:
     """The known --balance names, each once (for messages)."""
-    return ", ".join(dict.fromkeys([*BALANCES, *optim.BALANCERS]))
+    return ", ".join(BALANCE_LABELS.get(name, name) for name in known_balances())
 
 
-__all__ = ["BALANCES", "OPTIMIZERS", "SCHEDULES", "TRAINER_BALANCES", "balance_names", "make_optimizer",
+__all__ = ["BALANCE_LABELS", "BALANCES", "known_balances", "OPTIMIZERS", "SCHEDULES", "TRAINER_BALANCES", "balance_names", "make_optimizer",
            "make_schedule"]

@@ -105,3 +105,19 @@ def test_console_script_exit_code(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == ["pinns: error: unknown problem 'nope' (known: " +
                                                 proc.stderr.split("(known: ")[1].strip()]
+
+
+def test_unknown_balance_is_refused_before_the_run_folder_exists(tmp_path, capsys):
+    run = tmp_path / "run"
+    err = one_error_line(capsys, main(["train", "reaction_diffusion", "--out", str(run), "--balance", "nosuch"]))
+    assert "unknown --balance 'nosuch'" in err and not run.exists()
+    known = [n.split(" (")[0] for n in err.split("(known: ", 1)[1][:-1].split(", ")]
+    assert len(known) == len(set(known)) and "gradnorm" in known and "autobalance" in known
+    assert "config (ConFIG" in err
+
+
+def test_missing_data_folder_hint_names_that_folder(tmp_path, capsys):
+    data = tmp_path / "datasets"
+    err = one_error_line(capsys, main(["train", "burgers", "--data", str(data), "--out", str(tmp_path / "run")]))
+    assert f"no dataset for burgers at {data / 'burgers.h5'}" in err
+    assert err.endswith(f"(make one: refsolvers generate burgers --out {data})")
