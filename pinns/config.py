@@ -37,7 +37,9 @@ class TrainConfig:
 
     Attributes:
         problem: registry name.
-        data: dataset folder or file ("" for exact problems).
+        data: dataset folder or file, absolute ("" for exact problems).
+        data_sha256: ``fields_sha256`` of that dataset when the run started ("" for exact problems);
+            opening the run with a dataset that differs warns.
         preset: "paper" or "quick" (recorded; the values below are what counts).
         net: network (`pinns.nets.NetConfig`).
         separate_nets: one network per field (the inverse problem's u and a).
@@ -68,6 +70,7 @@ class TrainConfig:
 
     problem: str = ""
     data: str = ""
+    data_sha256: str = ""
     preset: str = "paper"
     net: NetConfig = field(default_factory=NetConfig)
     separate_nets: bool = False

@@ -38,7 +38,7 @@ def open_run(run_dir) -> tuple:
         raise ValueError(f"{cfg_path} is not a pinns configuration ({exc})") from None
     if cfg.dtype == "float64":
         jax.config.update("jax_enable_x64", True)
-    problem = load_problem(cfg.problem, cfg.data or None)
+    problem = load_problem(cfg.problem, cfg.data or None, cfg.data_sha256)
     run = Run(run_dir, problem, cfg)
     return run, run.restore()
 

@@ -10,8 +10,10 @@ parameters, with a fresh optimizer state and the schedule restarted).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import pathlib
+import sys
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -27,9 +29,39 @@ from .problems import Problem, get_problem
 from .trainer import Trainer
 
 
-def load_problem(name: str, data) -> Problem:
-    """The problem `name` with its dataset (None for exact problems)."""
-    return get_problem(name, data if data else None)
+def load_problem(name: str, data, sha256: str = "") -> Problem:
+    """The problem `name` with its dataset (None for exact problems).
+
+    `sha256`: the ``fields_sha256`` the run was trained on (``config.json``'s ``data_sha256``); a
+    dataset whose fields differ gets a one-line warning on stderr (the run is still opened).
+    """
+    problem = get_problem(name, data if data else None)
+    if sha256 and dataset_sha256(problem) != sha256:
+        print(f"pinns: warning: the dataset {problem.source} differs from the one this run was trained on "
+              f"(fields_sha256 {dataset_sha256(problem)[:12]}..., trained on {sha256[:12]}...)", file=sys.stderr)
+    return problem
+
+
+def dataset_sha256(problem: Problem) -> str:
+    """``fields_sha256`` of the problem's dataset ("" for exact problems).
+
+    refsolvers writes it as a root attribute (sha256 over the fields in name order, each name's
+    bytes then its float64 values); a file without it gets the same digest computed here.
+    """
+    path = pathlib.Path(problem.source or "")
+    if not path.is_file():
+        return ""
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        value = f.attrs.get("fields_sha256")
+        if value is not None:
+            return value.decode() if isinstance(value, bytes) else str(value)
+        fields = {k: f[k][()] for k in f if k not in ("t", "x", "y")}
+    digest = hashlib.sha256()
+    for name in sorted(fields):
+        digest.update(name.encode() + np.ascontiguousarray(fields[name], dtype=np.float64).tobytes())
+    return digest.hexdigest()
 
 
 @dataclass
@@ -219,4 +251,4 @@ class Run:
         return state.done + [state.carry["theta"]]
 
 
-__all__ = ["Run", "RunState", "load_problem"]
+__all__ = ["Run", "RunState", "dataset_sha256", "load_problem"]

@@ -9,7 +9,7 @@ import jax
 
 from .config import CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, TrainConfig, make_config, validate
 from .eval import evaluate_run, plot_run
-from .run import Run, load_problem
+from .run import Run, dataset_sha256, load_problem
 
 
 def train(name: str, out_dir, data=None, preset: str = "paper", resume: bool = False, progress: bool = True,
@@ -33,7 +33,7 @@ def train(name: str, out_dir, data=None, preset: str = "paper", resume: bool = F
         saved = json.loads(cfg_path.read_text())
         if saved["problem"] != name:
             raise ValueError(f"{out} is a run of {saved['problem']!r}, not {name!r}")
-        problem = load_problem(name, saved["data"] or None)
+        problem = load_problem(name, saved["data"] or None, saved.get("data_sha256", ""))
         allowed = {"steps"}
         changed = {k: v for k, v in overrides.items() if v is not None and k not in allowed and saved.get(k) != v}
         if changed:
@@ -43,7 +43,9 @@ def train(name: str, out_dir, data=None, preset: str = "paper", resume: bool = F
         validate(cfg, problem)
     else:
         problem = load_problem(name, data)
-        cfg = make_config(problem, preset, data=str(data) if data else "", **overrides)
+        # the dataset as an absolute path and its content hash: the run folder works from any directory
+        cfg = make_config(problem, preset, data=str(pathlib.Path(data).resolve()) if data else "",
+                          data_sha256=dataset_sha256(problem), **overrides)
         if (out / CHECKPOINT_FILE).exists():
             raise FileExistsError(f"{out} already holds a run (use --resume, or another --out)")
     out.mkdir(parents=True, exist_ok=True)
