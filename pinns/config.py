@@ -140,6 +140,22 @@ def make_config(problem: Problem, preset: str = "paper", **overrides) -> TrainCo
     return cfg
 
 
+COMPRESSED = ("warmup_steps", "decay_steps", "decay_every", "gradnorm_every")
+"""The step counts of a schedule that `compressed_schedule` scales with the run length."""
+
+
+def compressed_schedule(problem: Problem, steps: int, preset: str = "paper") -> dict:
+    """Overrides that run `preset`'s schedule in `steps` steps instead of its own number.
+
+    The preset's warm-up, decay length, staircase period and grad-norm / NTK refresh period are
+    scaled by steps / preset steps (rounded, at least 1), so a shortened run passes through the
+    same phases (e.g. the AutoBalance paper's 30 000-step recipe in 3000 steps).
+    """
+    full = make_config(problem, preset)
+    factor = steps / full.steps
+    return {"steps": steps, **{k: max(1, round(getattr(full, k) * factor)) for k in COMPRESSED}}
+
+
 def validate(cfg: TrainConfig, problem: Problem) -> None:
     """Raise ValueError (one line) for settings that cannot work, before any heavy work."""
     n_dev = jax.device_count()
@@ -164,4 +180,4 @@ def validate(cfg: TrainConfig, problem: Problem) -> None:
         raise ValueError("log_every and ckpt_every must be positive")
 
 
-__all__ = ["CHECKPOINT_FILE", "CONFIG_FILE", "METRICS_FILE", "TrainConfig", "TrainingError", "make_config", "validate"]
+__all__ = ["CHECKPOINT_FILE", "COMPRESSED", "compressed_schedule", "CONFIG_FILE", "METRICS_FILE", "TrainConfig", "TrainingError", "make_config", "validate"]
