@@ -5,9 +5,12 @@ what is here a few MB of arrays written every few thousand steps, and its asynch
 nothing on one host. An ``.npz`` is a zip with a CRC per array, so truncation and bit rot are
 detected on load; arrays round-trip bit for bit, which `--resume` relies on.
 
-Format ``pinns-ckpt/1``: member ``__meta__`` (UTF-8 JSON: format, treedef, number of leaves, shapes,
-dtypes, plus caller metadata such as step and window) and members ``leaf_00000``, ... in
-`jax.tree_util` flattening order. Loading needs a template pytree of the same structure (the
+Format ``pinns-ckpt/1``: member ``__meta__`` (UTF-8 JSON: format, the leaf paths
+(`jax.tree_util.keystr` of each leaf's key path), number of leaves, shapes, dtypes, plus caller
+metadata such as step and window) and members ``leaf_00000``, ... in `jax.tree_util` flattening
+order. Structures are compared by leaf paths, which name every array and do not depend on how a
+JAX version prints a treedef; files written before the paths were stored (``treedef`` string
+only) are still compared by that string. Loading needs a template pytree of the same structure (the
 trainer builds it from the run's config), so no code is unpickled: ``allow_pickle=False``.
 """
 
@@ -35,7 +38,7 @@ def save(path, tree, **meta) -> pathlib.Path:
     path = pathlib.Path(path)
     leaves, treedef = jax.tree_util.tree_flatten(tree)
     arrays = {f"leaf_{i:05d}": np.asarray(leaf) for i, leaf in enumerate(leaves)}
-    header = {"format": FORMAT, "treedef": str(treedef), "n_leaves": len(leaves),
+    header = {"format": FORMAT, "paths": leaf_paths(tree), "n_leaves": len(leaves),
               "shapes": [list(a.shape) for a in arrays.values()], "dtypes": [str(a.dtype) for a in arrays.values()],
               **meta}
     arrays["__meta__"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
@@ -44,6 +47,11 @@ def save(path, tree, **meta) -> pathlib.Path:
         f.flush()
         os.fsync(f.fileno())
     return path
+
+
+def leaf_paths(tree) -> list:
+    """`jax.tree_util.keystr` of the key path of each leaf of `tree`, in flattening order."""
+    return [jax.tree_util.keystr(path) for path, _ in jax.tree_util.tree_flatten_with_path(tree)[0]]
 
 
 def read_meta(path) -> dict:
@@ -74,7 +82,11 @@ def load(path, template):
     """
     npz, meta = _open(path)
     leaves, treedef = jax.tree_util.tree_flatten(template)
-    if meta["n_leaves"] != len(leaves) or meta["treedef"] != str(treedef):
+    if "paths" in meta:
+        same = meta["paths"] == leaf_paths(template)
+    else:  # written before leaf paths were stored
+        same = meta.get("treedef") == str(treedef)
+    if meta["n_leaves"] != len(leaves) or not same:
         raise CheckpointError(f"checkpoint {path} does not match this run's structure "
                               f"({meta['n_leaves']} arrays saved, {len(leaves)} expected)")
     out = []
@@ -93,4 +105,4 @@ def load(path, template):
     return jax.tree_util.tree_unflatten(treedef, out), meta
 
 
-__all__ = ["CheckpointError", "FORMAT", "load", "read_meta", "save"]
+__all__ = ["CheckpointError", "FORMAT", "leaf_paths", "load", "read_meta", "save"]

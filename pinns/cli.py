@@ -16,6 +16,7 @@ EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 2, 1, 130
 
 def _parser() -> argparse.ArgumentParser:
     from .problems import PROBLEMS
+    from .recipes import balance_names
 
     parser = argparse.ArgumentParser(prog="pinns", description="Train and evaluate PINNs on refsolvers benchmarks.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -25,7 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--data", help="folder holding NAME.h5 (or the file); not needed for exact problems")
     t.add_argument("--out", required=True, help="run folder (config.json, metrics.jsonl, checkpoint.npz, prediction.png)")
     t.add_argument("--optimizer", help="adam, adamw or soap (default: the preset's)")
-    t.add_argument("--balance", help="gradnorm, ntk, none, autobalance, or another pinns.optim wrapper (default: the preset's)")
+    t.add_argument("--balance", help=f"{balance_names()} (default: the preset's)")
     t.add_argument("--preset", default="paper", choices=("paper", "quick"), help="paper recipe (default) or quick CPU demo")
     t.add_argument("--steps", type=int, help="steps per time window")
     t.add_argument("--seed", type=int, help="PRNG seed")
@@ -77,7 +78,7 @@ def main(argv=None) -> int:
     """Entry point of the ``pinns`` console script; returns the exit code."""
     args = _parser().parse_args(argv)
     from .checkpoint import CheckpointError
-    from .train import TrainingError
+    from .config import TrainingError
 
     try:
         if args.command == "list":
@@ -107,7 +108,7 @@ def main(argv=None) -> int:
                                          out=args.out, quick=args.quick, progress=not args.no_progress)
             print(json.dumps(summary(result)))
             return 0
-        from .train import train
+        from .training import train
 
         overrides = {k: getattr(args, k) for k in ("optimizer", "balance", "steps", "seed", "batch", "windows",
                                                    "log_every", "ckpt_every", "dtype")}

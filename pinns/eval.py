@@ -12,7 +12,9 @@ import pathlib
 
 import numpy as np
 
-from .train import CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, Run, RunState, TrainConfig, compared_fields, errors, load_problem
+from .config import CHECKPOINT_FILE, CONFIG_FILE, TrainConfig
+from .metrics import compared_fields, errors, median_steps_per_s, read_metrics
+from .run import Run, RunState, load_problem
 
 
 def open_run(run_dir) -> tuple:
@@ -36,7 +38,7 @@ def open_run(run_dir) -> tuple:
         raise ValueError(f"{cfg_path} is not a pinns configuration ({exc})") from None
     if cfg.dtype == "float64":
         jax.config.update("jax_enable_x64", True)
-    problem = load_problem(cfg.problem, cfg.data or None)
+    problem = load_problem(cfg.problem, cfg.data or None, cfg.data_sha256)
     run = Run(run_dir, problem, cfg)
     return run, run.restore()
 
@@ -54,20 +56,6 @@ def evaluate_run(run: Run, state: RunState) -> dict:
 def evaluate(run_dir) -> dict:
     """`evaluate_run` of the checkpoint in `run_dir`."""
     return evaluate_run(*open_run(run_dir))
-
-
-def read_metrics(run_dir) -> list:
-    """The records of ``RUN_DIR/metrics.jsonl`` (dicts, in step order)."""
-    path = pathlib.Path(run_dir) / METRICS_FILE
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-def median_steps_per_s(metrics: list) -> float | None:
-    """Median training speed (steps/s) of the logged step chunks; the first chunk (compilation) is left
-    out unless it is the only one. None when nothing was logged."""
-    rates = [m["steps_per_s"] for m in metrics if m.get("steps_per_s")]
-    rates = rates[1:] or rates
-    return float(np.median(rates)) if rates else None
 
 
 def plot_times(times, n: int = 3) -> list:

@@ -23,7 +23,7 @@ def check_output_dir(out_dir) -> pathlib.Path:
 
 
 def generate(name: str, out_dir, quick: bool = False, force: bool = False, progress: bool = True,
-             **overrides) -> pathlib.Path:
+             exist_ok: bool = False, **overrides) -> pathlib.Path:
     """Solve benchmark `name` and write ``out_dir/name.h5``.
 
     Args:
@@ -31,13 +31,14 @@ def generate(name: str, out_dir, quick: bool = False, force: bool = False, progr
         out_dir: output folder (created if missing).
         quick: use the entry's small `quick` settings (tests, demos).
         force: overwrite an existing file (otherwise FileExistsError).
+        exist_ok: an existing file is kept and its path returned (nothing is solved).
         progress: show progress bars on stderr.
         **overrides: PDE parameters or solver settings by name (``n=1024``, ``dt=1e-5``, ``re=1000``).
     Returns:
         path of the written file.
     Raises:
         ValueError: unknown benchmark or setting, invalid value.
-        FileExistsError: the file exists and `force` is False.
+        FileExistsError: the file exists and neither `force` nor `exist_ok` is set.
         PermissionError: the folder cannot be written.
         refsolvers.BlowUpError: the solution became non-finite (nothing is written).
     """
@@ -46,6 +47,8 @@ def generate(name: str, out_dir, quick: bool = False, force: bool = False, progr
     out = check_output_dir(out_dir)
     path = out / f"{name}.h5"
     if path.exists() and not force:
+        if exist_ok:
+            return path
         raise FileExistsError(f"{path} exists (use --force to overwrite)")
     coords = bench.coords(output)
     start = time.perf_counter()

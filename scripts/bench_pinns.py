@@ -26,7 +26,7 @@ import jax.numpy as jnp
 
 def bench(name: str, data, steps: int, batch: int, optimizer: str, width: int, depth: int) -> dict:
     from pinns.problems import get_problem
-    from pinns.train import Trainer, make_config
+    from pinns import Trainer, make_config
 
     problem = get_problem(name, data)
     cfg = make_config(problem, "paper", batch=batch, optimizer=optimizer, net={"width": width, "depth": depth})

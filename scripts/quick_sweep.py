@@ -4,12 +4,12 @@ Usage:
     python scripts/quick_sweep.py [--data datasets] [--out runs/quick_sweep] [--results results/quick_sweep]
                                   [--problems burgers,kdv] [--seed 0]
 
-For each problem this runs ``pinns.train.train(name, OUT/name, preset="quick")`` (exact problems
+For each problem this runs ``pinns.train(name, OUT/name, preset="quick")`` (exact problems
 need no dataset; the others read ``DATA/NAME.h5``, made by ``refsolvers generate NAME --out DATA``;
 a missing one is reported, not generated: some take minutes). A run folder that already holds
 ``sweep_row.json`` is reused, so an interrupted sweep continues where it stopped; a folder holding a
-finished quick-preset run of the same seed (say a link to ``runs/soap_table/burgers_adam``) is
-evaluated instead of trained again.
+quick-preset run of the same seed (say a link to ``runs/soap_table/burgers_adam``) is evaluated
+when finished and continued when interrupted, instead of trained again.
 
 Columns: the final error against the reference (relative L2 of the paper's metric fields; MSE and
 L-inf for the AutoBalance problems of SPEC.md section 4), the steps trained (steps per window x
@@ -43,7 +43,7 @@ def run_one(name: str, data: pathlib.Path, out: pathlib.Path, seed: int, steps: 
     `steps` (steps per window) shortens the preset's run; the preset's schedule is kept as it is.
     """
     from pinns.problems import EXACT
-    from pinns.train import train
+    from pinns import train
 
     done = out / ROW_FILE
     if done.is_file():
@@ -52,25 +52,18 @@ def run_one(name: str, data: pathlib.Path, out: pathlib.Path, seed: int, steps: 
     if name not in EXACT and not (data / f"{name}.h5").is_file():
         row["error"] = f"no dataset: refsolvers generate {name} --out {data}"
         return row
-    start, result = time.perf_counter(), None
-    if (out / "checkpoint.npz").exists():  # a finished run (e.g. a link to another script's) is evaluated
-        from pinns.eval import evaluate_run, open_run
+    start = time.perf_counter()
+    resume = (out / "checkpoint.npz").exists()
+    if resume:  # a run there (e.g. a link to another script's) must be a quick-preset run of this seed
+        from pinns.training import check_settings
 
-        run, state = open_run(out)
-        if run.cfg.preset != "quick" or run.cfg.seed != seed or (steps and run.cfg.steps != steps):
-            raise ValueError(f"{out} is not a quick-preset run with seed {seed}{f' and {steps} steps' if steps else ''}")
-        if state.step >= run.total_steps:
-            result = evaluate_run(run, state)
-        else:  # an interrupted one starts again
-            for path in out.iterdir():
-                path.unlink()
-    if result is None:
-        try:
-            result = train(name, out, data=None if name in EXACT else data, preset="quick", progress=False,
-                           seed=seed, steps=steps)
-        except Exception as exc:  # one failing problem must not stop the sweep; the table says why
-            row["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-            return row
+        check_settings(out, preset="quick", seed=seed, steps=steps)
+    try:  # a finished run is evaluated, an interrupted one continued, a fresh folder trained
+        result = train(name, out, data=None if name in EXACT else data, preset="quick", progress=False,
+                       seed=seed, steps=steps, resume=resume)
+    except Exception as exc:  # one failing problem must not stop the sweep; the table says why
+        row["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        return row
     config = json.loads((out / "config.json").read_text())
     rate, wall = speed(out / "metrics.jsonl")
     row.update(result=result, steps=config["steps"] * config["windows"], windows=config["windows"], shortened=bool(steps),

@@ -5,7 +5,7 @@ Usage:
         [--methods autobalance-adamw,auto-soap,ew,...] [--seeds 0,1,2] [--method-seeds METHOD=0,1,2 ...]
         [--steps 30000] [--out runs/autobalance] [--results DIR] [--note TEXT]
 
-Every run is ``pinns.train.train(problem, folder, preset="paper", optimizer=..., balance=..., seed=...)``:
+Every run is ``pinns.train(problem, folder, preset="paper", optimizer=..., balance=..., seed=...)``:
 the `paper` preset of each problem holds the paper's network, points, loss weights and learning-rate
 schedule (AutoBalance appendix A.4; SPEC.md section 4). With ``--steps`` below the paper's 30 000,
 the schedule is the paper's compressed in time: warm-up, decay interval, staircase interval and the
@@ -82,16 +82,12 @@ def schedule_overrides(problem: str, steps: int) -> dict:
     Scaled: warmup_steps, decay_steps, decay_every (the staircase) and gradnorm_every (grad-norm and
     NTK refresh). About 60 logged points per run; alignment logging off (not needed here).
     """
+    from pinns.config import compressed_schedule
     from pinns.problems import get_problem
-    from pinns.train import make_config
 
-    paper = make_config(get_problem(problem), "paper")
-    factor = steps / paper.steps
-    scaled = {k: max(1, round(getattr(paper, k) * factor))
-              for k in ("warmup_steps", "decay_steps", "decay_every", "gradnorm_every")}
     log_every = max(1, steps // 60)
-    return {"steps": steps, **scaled, "log_every": log_every, "ckpt_every": max(log_every, steps // 10),
-            "log_alignment": False}
+    return {**compressed_schedule(get_problem(problem), steps), "log_every": log_every,
+            "ckpt_every": max(log_every, steps // 10), "log_alignment": False}
 
 
 def run_one(problem: str, method: str, seed: int, steps: int, folder: pathlib.Path) -> dict:
@@ -103,7 +99,8 @@ def run_one(problem: str, method: str, seed: int, steps: int, folder: pathlib.Pa
     (MSE on the logged evaluation subset) and ``error`` instead of the numbers for a diverged run.
     """
     from pinns.eval import median_steps_per_s, read_metrics
-    from pinns.train import CHECKPOINT_FILE, TrainingError, train
+    from pinns import train
+    from pinns.config import TrainingError
 
     done = folder / RESULT_FILE
     if done.is_file():
@@ -111,11 +108,9 @@ def run_one(problem: str, method: str, seed: int, steps: int, folder: pathlib.Pa
     _, optimizer, balance = METHODS[method]
     row = {"problem": problem, "method": method, "seed": seed, "steps": steps}
     try:
-        if (folder / CHECKPOINT_FILE).exists():  # interrupted: continue bit for bit
-            result = train(problem, folder, resume=True, progress=False, steps=steps)
-        else:
-            result = train(problem, folder, preset="paper", optimizer=optimizer, balance=balance, seed=seed,
-                           progress=False, **schedule_overrides(problem, steps))
+        # a fresh folder is trained, an interrupted run continued bit for bit, other settings refused
+        result = train(problem, folder, preset="paper", optimizer=optimizer, balance=balance, seed=seed,
+                       progress=False, resume="auto", **schedule_overrides(problem, steps))
     except TrainingError as exc:  # diverged: a result too (the table says so)
         row["error"] = str(exc)
     else:

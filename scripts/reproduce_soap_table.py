@@ -1,4 +1,4 @@
-"""Reproduce the SOAP-PINN paper's Table 1 (relative L2 error, Adam vs SOAP) with `pinns.train.train`.
+"""Reproduce the SOAP-PINN paper's Table 1 (relative L2 error, Adam vs SOAP) with `pinns.train`.
 
     python scripts/reproduce_soap_table.py wave burgers allen_cahn kdv --optimizer adam,soap --preset quick
     python scripts/reproduce_soap_table.py wave burgers allen_cahn kdv ks gray_scott ginzburg_landau \\
@@ -78,7 +78,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     args = p.parse_args(argv)
     args.optimizers = tuple(o.strip() for o in args.optimizer.split(",") if o.strip())
-    from pinns.train import OPTIMIZERS
+    from pinns.recipes import OPTIMIZERS
 
     bad = [b for b in args.benchmarks if b not in PAPER_TABLE1]
     if bad:
@@ -100,13 +100,11 @@ def ensure_datasets(benchmarks, data_dir) -> list:
 
     made = []
     for name in benchmarks:
-        path = pathlib.Path(data_dir) / f"{name}.h5"
-        if path.exists():
+        if (pathlib.Path(data_dir) / f"{name}.h5").exists():
             continue
-        print(f"data: {path} is missing; generating it with refsolvers.generate({name!r}) (paper resolution)",
-              flush=True)
+        print(f"data: {name}.h5 is missing in {data_dir}; generating it (paper resolution)", flush=True)
         start = time.perf_counter()
-        refsolvers.generate(name, data_dir, progress=False)
+        path = refsolvers.generate(name, data_dir, progress=False, exist_ok=True)
         print(f"data: wrote {path} in {time.perf_counter() - start:.1f} s", flush=True)
         made.append(name)
     return made
@@ -118,20 +116,16 @@ def run_dir(out, benchmark: str, optimizer: str) -> pathlib.Path:
 
 
 def _check_settings(folder: pathlib.Path, preset: str, optimizer: str, seed: int, steps) -> None:
-    """Refuse to mix a run folder of other settings into the table (one-line ValueError)."""
-    cfg = json.loads((folder / "config.json").read_text())
-    want = {"preset": preset, "optimizer": optimizer, "seed": seed}
-    if steps is not None:
-        want["steps"] = steps
-    diff = {k: (cfg.get(k), v) for k, v in want.items() if cfg.get(k) != v}
-    if diff:
-        detail = ", ".join(f"{k} {a!r} != {b!r}" for k, (a, b) in diff.items())
-        raise ValueError(f"{folder} holds a run with other settings ({detail}); use another --out")
+    """Refuse to mix a run folder of other settings into the table (one-line ValueError; `pinns.training.check_settings`)."""
+    from pinns.training import check_settings
+
+    check_settings(folder, preset=preset, optimizer=optimizer, seed=seed, steps=steps)
 
 
 def train_or_skip(benchmark: str, optimizer: str, args) -> str:
     """Train one run (or resume it, or skip it when finished); returns "skipped", "resumed" or "trained"."""
-    from pinns.train import CHECKPOINT_FILE, train
+    from pinns import train
+    from pinns.config import CHECKPOINT_FILE
 
     folder = run_dir(args.out, benchmark, optimizer)
     if (folder / "config.json").exists():
@@ -142,11 +136,8 @@ def train_or_skip(benchmark: str, optimizer: str, args) -> str:
     resume = (folder / CHECKPOINT_FILE).exists()
     print(f"{benchmark} / {optimizer}: {'resuming' if resume else 'training'} into {folder}", flush=True)
     start = time.perf_counter()
-    if resume:
-        result = train(benchmark, folder, resume=True, progress=not args.no_progress, steps=args.steps)
-    else:
-        result = train(benchmark, folder, data=args.data, preset=args.preset, progress=not args.no_progress,
-                       optimizer=optimizer, seed=args.seed, steps=args.steps, log_every=args.log_every)
+    result = train(benchmark, folder, data=args.data, preset=args.preset, progress=not args.no_progress,
+                   optimizer=optimizer, seed=args.seed, steps=args.steps, log_every=args.log_every, resume="auto")
     result["call_wall_s"] = round(time.perf_counter() - start, 2)
     (folder / RESULT_FILE).write_text(json.dumps(result, indent=1) + "\n")
     field = next(iter(result["rel_l2"]))

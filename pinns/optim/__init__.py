@@ -24,7 +24,9 @@ from pinns.optim._autobalance import (
     auto_adamw,
     auto_soap,
     autobalance,
+    jacobian_norms,
     per_term_grads,
+    term_jacobian,
 )
 from pinns.optim._balancing import (
     BALANCERS,
@@ -43,6 +45,7 @@ from pinns.optim._balancing import (
     ntk_trace,
     ntk_weights,
     pcgrad_weights,
+    refresh_weights,
 )
 from pinns.optim._quasi_newton import (
     QN_METHODS,
@@ -79,6 +82,8 @@ __all__ = [
     "auto_soap",
     "AutoBalanceState",
     "per_term_grads",
+    "term_jacobian",
+    "jacobian_norms",
     # balancing baselines
     "balance",
     "BalanceState",
@@ -87,6 +92,7 @@ __all__ = [
     "RULES",
     "BALANCERS",
     "combine",
+    "refresh_weights",
     "equal_weights",
     "grad_norm_weights",
     "ntk_weights",

@@ -46,24 +46,31 @@ def tree_gram(trees: Sequence[Any]) -> jax.Array:
     return total
 
 
-def _alignment_from_gram(gram: jax.Array) -> jax.Array:
-    n = gram.shape[0]
-    norms = jnp.sqrt(jnp.clip(jnp.diagonal(gram), 0.0))
-    inv = jnp.where(norms > 0, 1.0 / jnp.where(norms > 0, norms, 1.0), 0.0)  # zero vector: u = 0
-    unit_gram = gram * inv[:, None] * inv[None, :]
-    return 2.0 * jnp.sum(unit_gram) / n**2 - 1.0
+def _rows(vectors) -> jax.Array:
+    """(n, p) matrix of n vectors: an (n, p) array as it is, or n pytrees flattened (leaf order)."""
+    if hasattr(vectors, "ndim") and vectors.ndim == 2:
+        return jnp.asarray(vectors)
+    if len(vectors) == 0:
+        raise ValueError("alignment_score needs at least one vector")
+    return jnp.stack([jnp.concatenate([jnp.ravel(x) for x in jax.tree.leaves(t)]) for t in vectors])
 
 
 def alignment_score(vectors: Sequence[Any]) -> jax.Array:
-    """A(v_1..v_n) = 2‖(1/n) Σ v_i/‖v_i‖‖² − 1 for n pytrees (a zero vector counts as u_i = 0).
+    """A(v_1..v_n) = 2‖(1/n) Σ v_i/‖v_i‖‖² − 1 for n vectors (a zero vector counts as u_i = 0).
+
+    The one implementation of the score (the trainer logs it too): the vectors are flattened into
+    the rows of one (n, p) matrix, normalised (norms floored at 1e-30, so a zero row stays zero)
+    and averaged.
 
     Args:
-      vectors: n >= 1 pytrees with the same structure.
+      vectors: n >= 1 pytrees with the same structure, or an (n, p) array of n row vectors.
 
     Returns:
       Scalar in [−1, 1].
     """
-    return _alignment_from_gram(tree_gram(vectors))
+    rows = _rows(vectors)
+    unit = rows / jnp.maximum(jnp.linalg.norm(rows, axis=1, keepdims=True), 1e-30)
+    return 2 * jnp.sum(jnp.mean(unit, axis=0) ** 2) - 1
 
 
 def intra_step_alignment(per_term_grads: Sequence[Any]) -> jax.Array:

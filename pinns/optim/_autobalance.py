@@ -33,6 +33,8 @@ __all__ = [
     "auto_adamw",
     "auto_soap",
     "per_term_grads",
+    "term_jacobian",
+    "jacobian_norms",
 ]
 
 ScalarOrSchedule = Union[float, jax.Array, optax.Schedule]
@@ -178,6 +180,37 @@ def auto_soap(
     )
 
 
+def term_jacobian(loss_terms_fn: Callable[..., Any], params: Any, *args: Any, has_aux: bool = False,
+                  **kwargs: Any) -> tuple:
+    """The Jacobian of a vector of loss terms in one `jax.jacrev` pass, stacked.
+
+    Args:
+      loss_terms_fn: ``loss_terms_fn(params, *args, **kwargs) -> (n_terms,)`` array of loss terms,
+        or ``(terms, aux)`` with ``has_aux``.
+      params: the parameter pytree.
+      *args, **kwargs: passed on to ``loss_terms_fn`` (not differentiated).
+
+    Returns:
+      ``(jac, values, aux)``: ``jac`` a pytree like ``params`` whose leaves have a leading axis of
+      n_terms (row i: ∇L_i), ``values`` the (n_terms,) terms, ``aux`` (None without ``has_aux``).
+    """
+
+    def f(p):
+        out = loss_terms_fn(p, *args, **kwargs)
+        v, aux = out if has_aux else (out, None)
+        return v, (v, aux)
+
+    jac, (values, aux) = jax.jacrev(f, has_aux=True)(params)
+    return jac, values, aux
+
+
+def jacobian_norms(jac: Any) -> jax.Array:
+    """(n_terms,) norms ‖∇L_i‖ of the rows of a stacked Jacobian (see :func:`term_jacobian`)."""
+    leaves = jax.tree.leaves(jac)
+    n = leaves[0].shape[0]
+    return jnp.sqrt(sum(jnp.sum(g.reshape(n, -1) ** 2, axis=1) for g in leaves))
+
+
 def per_term_grads(
     loss_terms_fn: Callable[..., jax.Array], params: Any, *args: Any, **kwargs: Any
 ) -> tuple[jax.Array, tuple]:
@@ -194,11 +227,7 @@ def per_term_grads(
       products batched together).
     """
 
-    def f(p):
-        v = loss_terms_fn(p, *args, **kwargs)
-        return v, v
-
-    jac, values = jax.jacrev(f, has_aux=True)(params)
+    jac, values, _ = term_jacobian(loss_terms_fn, params, *args, **kwargs)
     if values.ndim != 1:
         raise ValueError(f"loss_terms_fn must return a 1-D vector, got shape {values.shape}")
     n = values.shape[0]

@@ -48,6 +48,7 @@ __all__ = [
     "BALANCERS",
     "balance",
     "combine",
+    "refresh_weights",
     "equal_weights",
     "grad_norm_weights",
     "ntk_weights",
@@ -82,20 +83,29 @@ def equal_weights(n: int, dtype=jnp.float32) -> jax.Array:
 def grad_norm_weights(norms: jax.Array) -> jax.Array:
     """Grad-norm weighting: λ_i = Σ_j ‖∇L_j‖ / ‖∇L_i‖, so every λ_i ‖∇L_i‖ = Σ_j ‖∇L_j‖.
 
+    Zero-gradient convention (the same for every ratio rule here, `ntk_weights` included): a term
+    whose scale vanishes, ‖∇L_i‖ <= 1e-12 Σ_j ‖∇L_j‖ (e.g. the continuity residual of an initially
+    zero velocity), carries no information and keeps weight 1, the unweighted loss, instead of an
+    overflowing ratio (inf · 0 = nan in the loss). All scales zero: all weights 1.
+
     Args:
-      norms: (n,) gradient norms ‖∇L_i‖. A zero norm gets weight 0 (its term contributes
-        nothing either way).
+      norms: (n,) gradient norms ‖∇L_i‖ (or any positive per-term scales, e.g. NTK traces).
     """
-    return jnp.sum(norms) * _safe_inv(norms)
+    total = jnp.sum(norms)
+    alive = norms > 1e-12 * total
+    return jnp.where(alive, total / jnp.where(alive, norms, 1.0), 1.0)
 
 
 def ntk_weights(traces: jax.Array) -> jax.Array:
     """NTK weights: λ_i = Σ_j tr(K_j) / tr(K_i), with tr(K_i) the trace of term i's NTK block.
 
+    The ratio rule of :func:`grad_norm_weights` on the traces, under its zero convention (a
+    vanishing trace keeps weight 1).
+
     Args:
-      traces: (n,) NTK traces (see :func:`ntk_trace`); a zero trace gets weight 0.
+      traces: (n,) NTK traces (see :func:`ntk_trace`).
     """
-    return jnp.sum(traces) * _safe_inv(traces)
+    return grad_norm_weights(traces)
 
 
 def dwa_weights(losses: jax.Array, prev_losses: jax.Array, temperature: float = 2.0) -> jax.Array:
@@ -235,21 +245,31 @@ def mgda_weights(gram: jax.Array) -> jax.Array:
     return w[jnp.argmin(obj)]
 
 
-def ntk_trace(point_fn: Callable[..., jax.Array], params: Any, points: jax.Array) -> jax.Array:
+def ntk_trace(point_fn: Callable[..., jax.Array], params: Any, points: Any, *, per_output: bool = False) -> jax.Array:
     """Mean NTK diagonal of one loss term: (1/N) Σ_x ‖∂f(x)/∂θ‖².
 
     Args:
-      point_fn: ``point_fn(params, x) -> scalar``: the network output (for data/boundary terms)
-        or the PDE residual (for the residual term) at one point x.
+      point_fn: ``point_fn(params, x) -> scalar or (k,)``: the network output (for data/boundary
+        terms) or the PDE residual (for the residual term) at one point x. For a (k,) output every
+        component is one error of the term (per-example Jacobians, `jax.jacrev`).
       params: the parameter pytree.
-      points: (N, d) points. Memory is N × (number of parameters): pass a subsample.
+      points: (N, d) points, or a tuple of arrays with N rows (point and target). Memory is
+        N × (number of parameters): pass a subsample.
+      per_output: with a (k,) output, return the k traces of the components (one loss term each)
+        instead of their mean (one loss term over all components).
 
     Returns:
-      Scalar trace estimate (the weights only use ratios, so the mean is as good as the sum).
+      Scalar trace estimate, or (k,) with ``per_output`` (the weights only use ratios, so the mean
+      is as good as the sum).
     """
-    per_point = jax.vmap(jax.grad(point_fn), in_axes=(None, 0))(params, points)
-    sq = sum(jnp.sum(x.reshape(x.shape[0], -1) ** 2, axis=1) for x in jax.tree.leaves(per_point))
-    return jnp.mean(sq)
+    first = jax.tree.map(lambda a: a[0], points)
+    if jax.eval_shape(point_fn, params, first).ndim == 0:
+        per_point = jax.vmap(jax.grad(point_fn), in_axes=(None, 0))(params, points)
+        sq = sum(jnp.sum(x.reshape(x.shape[0], -1) ** 2, axis=1) for x in jax.tree.leaves(per_point))
+        return jnp.mean(sq)
+    jac = jax.vmap(jax.jacrev(point_fn), (None, 0))(params, points)
+    sq = sum(jnp.sum(g.reshape(g.shape[0], g.shape[1], -1) ** 2, axis=2) for g in jax.tree.leaves(jac))  # (N, k)
+    return jnp.mean(sq, axis=0) if per_output else jnp.mean(sq)
 
 
 # ------------------------------------------------------------------------------------------
@@ -264,6 +284,8 @@ class RuleInputs(NamedTuple):
       prev_losses: (n,) loss values of the previous call (zeros before the first).
       ntk_traces: (n,) NTK traces, or None.
       count: int32 number of previous calls.
+      norms: (n,) per-term gradient norms when the caller has them (the trainer's refresh path);
+        None: read off ``gram``.
     """
 
     gram: Optional[jax.Array]
@@ -271,6 +293,7 @@ class RuleInputs(NamedTuple):
     prev_losses: jax.Array
     ntk_traces: Optional[jax.Array]
     count: jax.Array
+    norms: Optional[jax.Array] = None
 
 
 class Rule(NamedTuple):
@@ -297,7 +320,8 @@ def _dwa_rule(x: RuleInputs) -> jax.Array:
 RULES: dict[str, Rule] = {
     "equal": Rule(lambda x: jnp.ones(x.prev_losses.shape, x.prev_losses.dtype), needs=()),
     # SPEC.md section 2: recomputed every 1000 steps, running average 0.9 / 0.1.
-    "gradnorm": Rule(lambda x: grad_norm_weights(_norms(x.gram)), update_every=1000, momentum=0.9),
+    "gradnorm": Rule(lambda x: grad_norm_weights(_norms(x.gram) if x.norms is None else x.norms),
+                     update_every=1000, momentum=0.9),
     "ntk": Rule(lambda x: ntk_weights(x.ntk_traces), update_every=1000, momentum=0.9, needs=("ntk_traces",)),
     "dwa": Rule(_dwa_rule, needs=("losses",)),
     "pcgrad": Rule(lambda x: pcgrad_weights(x.gram)),
@@ -321,6 +345,35 @@ class BalanceState(NamedTuple):
     weights: jax.Array
     prev_losses: jax.Array
     inner_state: optax.OptState
+
+
+def refresh_weights(rule: Union[str, Rule], weights: jax.Array, inputs: RuleInputs,
+                    momentum: Optional[float] = None) -> jax.Array:
+    """One refresh of a rule's weights: w ← m·w + (1 − m)·w_new, w_new = ``rule.weights(inputs)``.
+
+    The refresh hook shared by :func:`balance` (every ``update_every`` calls) and the trainer's
+    "refresh every k steps" mode (`pinns.trainer.Trainer.gradnorm_update`, between step chunks), so
+    any rule can run either way. No gradient flows through the new weights; ``m = 0`` takes them as
+    they are.
+
+    Args:
+      rule: a name in :data:`RULES` or a :class:`Rule`.
+      weights: (n,) current weights (their dtype is kept).
+      inputs: what the rule reads (:class:`RuleInputs`).
+      momentum: override the rule's running-average factor m.
+    """
+    rule = _rule(rule)
+    mom = rule.momentum if momentum is None else float(momentum)
+    new = jax.lax.stop_gradient(rule.weights(inputs)).astype(weights.dtype)
+    return new if mom == 0.0 else mom * weights + (1.0 - mom) * new
+
+
+def _rule(rule: Union[str, Rule]) -> Rule:
+    if isinstance(rule, str):
+        if rule not in RULES:
+            raise KeyError(f"unknown balancing rule {rule!r}; known: {sorted(RULES)}")
+        return RULES[rule]
+    return rule
 
 
 def combine(grads_seq: Sequence[Any], weights: jax.Array) -> Any:
@@ -359,10 +412,7 @@ def balance(
     Raises:
       KeyError: unknown rule name. ValueError: wrong number of gradients or a missing input.
     """
-    if isinstance(rule, str):
-        if rule not in RULES:
-            raise KeyError(f"unknown balancing rule {rule!r}; known: {sorted(RULES)}")
-        rule = RULES[rule]
+    rule = _rule(rule)
     every = rule.update_every if update_every is None else int(update_every)
     mom = rule.momentum if momentum is None else float(momentum)
     if every < 1:
@@ -395,8 +445,7 @@ def balance(
         )
 
         def refresh(_):
-            new = jax.lax.stop_gradient(rule.weights(inputs)).astype(dtype)
-            return new if mom == 0.0 else mom * state.weights + (1.0 - mom) * new
+            return refresh_weights(rule, state.weights, inputs, mom)
 
         if every == 1:
             weights = refresh(None)

@@ -205,11 +205,13 @@ def load_dataset(name: str, data):
         ds = data
     else:
         path = pathlib.Path(data)
-        if path.is_dir():
+        if path.is_dir() or (not path.exists() and path.suffix != ".h5"):  # a folder, made or not yet
             path = path / f"{name}.h5"
         if not path.is_file():
-            raise FileNotFoundError(f"no dataset for {name} at {path} "
-                                    f"(make one: refsolvers generate {name} --out {path.parent})")
+            hint = f"refsolvers generate {name} --out {path.parent}"
+            if path.name != f"{name}.h5":  # generate names its file NAME.h5
+                hint += f", then --data {path.parent}"
+            raise FileNotFoundError(f"no dataset for {name} at {path} (make one: {hint})")
         ds = refsolvers.read_h5(path)
         ds.path = str(path)
     if ds.benchmark != name:

@@ -1,4 +1,4 @@
-"""Training recipes of the two source papers, as overrides of `pinns.train.TrainConfig`.
+"""Training recipes of the two source papers, as overrides of `pinns.config.TrainConfig`.
 
 `soap_paper`: SOAP-PINN Table 4 (PirateNet, RWF mu=1 sigma=0.1, lr 1e-3, 5000 warm-up steps, decay
 0.9 every `decay_steps`, batch 8192, grad-norm weights every 1000 steps, causal weighting with 16

@@ -15,12 +15,7 @@ inter_step_alignment = jax.jit(_inter_step_alignment)
 intra_step_alignment = jax.jit(_intra_step_alignment)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _x64():
-    prev = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    yield
-    jax.config.update("jax_enable_x64", prev)
+pytestmark = pytest.mark.usefixtures("x64")  # float64 for the whole module (tests/conftest.py)
 
 
 def _tree(v):

@@ -9,12 +9,7 @@ import pytest
 from pinns.optim import auto_adam, auto_adamw, auto_soap, autobalance, per_term_grads, soap
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _x64():
-    prev = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    yield
-    jax.config.update("jax_enable_x64", prev)
+pytestmark = pytest.mark.usefixtures("x64")  # float64 for the whole module (tests/conftest.py)
 
 
 def _params(seed=0):

@@ -33,12 +33,7 @@ mgda_weights = jax.jit(_mgda_weights)
 pcgrad_weights = jax.jit(_pcgrad_weights)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _x64():
-    prev = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    yield
-    jax.config.update("jax_enable_x64", prev)
+pytestmark = pytest.mark.usefixtures("x64")  # float64 for the whole module (tests/conftest.py)
 
 
 def _gram(*vectors):
@@ -249,3 +244,20 @@ def test_balancers_share_the_autobalance_contract():
     tx = BALANCERS["pcgrad"](lambda: optax.sgd(1.0), 2)
     updates, _ = tx.update(grads, tx.init(params), params)
     np.testing.assert_allclose(_flat(updates), [-0.5, -1.5, 0, 0, 0], rtol=TIGHT)  # see pcgrad toy
+
+
+def test_one_zero_gradient_convention_for_the_ratio_rules():
+    """grad-norm and NTK weights share one rule: a vanishing scale keeps weight 1 (the trainer's convention)."""
+    for rule in (grad_norm_weights, ntk_weights):
+        np.testing.assert_allclose(rule(jnp.array([2.0, 0.0, 6.0])), [4.0, 1.0, 8.0 / 6.0], rtol=TIGHT)
+        np.testing.assert_allclose(rule(jnp.zeros(2)), [1.0, 1.0])
+
+
+def test_refresh_weights_is_the_running_average_of_the_rule():
+    from pinns.optim import RuleInputs, refresh_weights
+
+    w = jnp.array([1.0, 1.0])
+    inputs = RuleInputs(None, None, w, None, jnp.zeros((), jnp.int32), norms=jnp.array([1.0, 3.0]))
+    np.testing.assert_allclose(refresh_weights("gradnorm", w, inputs, 0.9), 0.9 * w + 0.1 * jnp.array([4.0, 4.0 / 3.0]),
+                               rtol=TIGHT)
+    np.testing.assert_allclose(refresh_weights("gradnorm", w, inputs, 0.0), [4.0, 4.0 / 3.0], rtol=TIGHT)

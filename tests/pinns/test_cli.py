@@ -10,7 +10,7 @@ import pytest
 import refsolvers
 from pinns.cli import main
 from pinns.problems import get_problem
-from pinns.train import make_config
+from pinns.config import make_config
 
 
 def one_error_line(capsys, code, expected_code=2):
@@ -105,3 +105,43 @@ def test_console_script_exit_code(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().splitlines() == ["pinns: error: unknown problem 'nope' (known: " +
                                                 proc.stderr.split("(known: ")[1].strip()]
+
+
+def test_unknown_balance_is_refused_before_the_run_folder_exists(tmp_path, capsys):
+    run = tmp_path / "run"
+    err = one_error_line(capsys, main(["train", "reaction_diffusion", "--out", str(run), "--balance", "nosuch"]))
+    assert "unknown --balance 'nosuch'" in err and not run.exists()
+    known = [n.split(" (")[0] for n in err.split("(known: ", 1)[1][:-1].split(", ")]
+    assert len(known) == len(set(known)) and "gradnorm" in known and "autobalance" in known
+    assert "config (ConFIG" in err
+
+
+def test_missing_data_folder_hint_names_that_folder(tmp_path, capsys):
+    data = tmp_path / "datasets"
+    err = one_error_line(capsys, main(["train", "burgers", "--data", str(data), "--out", str(tmp_path / "run")]))
+    assert f"no dataset for burgers at {data / 'burgers.h5'}" in err
+    assert err.endswith(f"(make one: refsolvers generate burgers --out {data})")
+
+
+def test_run_folder_is_portable_and_warns_on_a_changed_dataset(tmp_path, capsys, monkeypatch):
+    """config.json keeps the dataset as an absolute path and its fields_sha256: `pinns eval` works from
+    another directory, and a dataset whose fields changed gets one warning line."""
+    work = tmp_path / "work"
+    (work / "data").mkdir(parents=True)
+    write_burgers(work / "data" / "burgers.h5")
+    monkeypatch.chdir(work)
+    assert main(["train", "burgers", "--data", "data", "--out", "run", "--preset", "quick", "--steps", "2",
+                 "--batch", "64", "--log-every", "2", "--no-progress"]) == 0
+    cfg = json.loads((work / "run" / "config.json").read_text())
+    assert cfg["data"] == str(work / "data") and len(cfg["data_sha256"]) == 64
+    capsys.readouterr()
+    monkeypatch.chdir(tmp_path)
+    assert main(["eval", str(work / "run")]) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out)["step"] == 2 and "warning" not in out.err
+    t, x = np.linspace(0, 1, 5), np.linspace(-1, 1, 9)
+    refsolvers.write_h5(work / "data" / "burgers.h5", "burgers", {"t": t, "x": x}, {"u": np.ones((5, 9))},
+                        {"nu": 0.01}, {"method": "test"}, "test")
+    assert main(["eval", str(work / "run")]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("pinns: warning: the dataset") and "differs" in err[0]

@@ -8,7 +8,10 @@ import numpy as np
 
 from pinns.optim import ntk_trace
 from pinns.problems import get_problem
-from pinns.train import Run, Trainer, grad_norm_weights, make_config
+from pinns.config import make_config
+from pinns.optim import grad_norm_weights
+from pinns.run import Run
+from pinns.trainer import Trainer
 
 TINY = dict(net={"width": 8, "depth": 1}, batch=64, n_bc=16, log_every=5, ckpt_every=5, gradnorm_every=5,
             log_alignment=False, eval_points=100, balance="ntk", optimizer="adamw", steps=10)

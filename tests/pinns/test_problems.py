@@ -49,7 +49,7 @@ def cases():
     yield "poisson_inverse", get_problem("poisson_inverse"), pair, lambda z: pair(z) + jnp.stack([bump(z), 0 * bump(z)])
 
 
-@pytest.mark.parametrize("name", ["wave", "reaction_diffusion", "helmholtz", "poisson_inverse"])
+@pytest.mark.parametrize("name", EXACT)
 def test_residual_vanishes_on_exact_solution_and_not_on_a_perturbed_one(name):
     with jax.enable_x64(True):
         _, problem, exact, perturbed = next(c for c in cases() if c[0] == name)

@@ -21,7 +21,7 @@ def load_script():
 
 
 def fake_run(folder: pathlib.Path, benchmark: str, optimizer: str, errors: list, wall: float, rate: float):
-    """A finished run folder as `pinns.train.train` and the script leave it (no checkpoint needed)."""
+    """A finished run folder as `pinns.train` and the script leave it (no checkpoint needed)."""
     folder.mkdir(parents=True)
     cfg = {"problem": benchmark, "optimizer": optimizer, "preset": "quick", "seed": 0, "steps": 100 * len(errors),
            "windows": 1, "batch": 512, "net": {"arch": "pirate", "depth": 2, "width": 32, "activation": "tanh"}}

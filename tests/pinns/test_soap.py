@@ -12,12 +12,7 @@ import pytest
 from pinns.optim import _soap, scale_by_soap, soap
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _x64():
-    prev = jax.config.jax_enable_x64
-    jax.config.update("jax_enable_x64", True)
-    yield
-    jax.config.update("jax_enable_x64", prev)
+pytestmark = pytest.mark.usefixtures("x64")  # float64 for the whole module (tests/conftest.py)
 
 
 # ---------------------------------------------------------------------------------------------

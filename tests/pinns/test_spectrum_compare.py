@@ -115,7 +115,8 @@ def run_dir(kolmogorov_data, tmp_path_factory):
     network is the trainer's, restored by `pinns.eval.open_run` like any run's.
     """
     from pinns.problems import get_problem
-    from pinns.train import CONFIG_FILE, Run, make_config
+    from pinns.config import CONFIG_FILE, make_config
+    from pinns.run import Run
 
     problem = get_problem("kolmogorov", kolmogorov_data)
     cfg = make_config(problem, "quick", data=str(kolmogorov_data), net={"arch": "mlp", "width": 16, "depth": 1},

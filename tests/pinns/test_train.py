@@ -14,9 +14,12 @@ import pytest
 
 import refsolvers
 from pinns import checkpoint as ckpt
-from pinns.problems import get_problem
-from pinns.train import (Run, Trainer, TrainingError, alignment_score, causal_weights, grad_norm_weights,
-                         make_config, make_schedule)
+from pinns.problems import PROBLEMS, get_problem
+from pinns.config import TrainingError, make_config
+from pinns.optim import alignment_score, grad_norm_weights
+from pinns.recipes import make_schedule
+from pinns.run import Run
+from pinns.trainer import Trainer, causal_weights
 
 # a tiny Fourier-feature MLP: the trainer's logic does not depend on the architecture, and it compiles fastest
 TINY = dict(net={"arch": "mlp", "width": 8, "depth": 1}, batch=64, n_bc=16, log_every=5, ckpt_every=5,
@@ -197,7 +200,7 @@ DATA_PARALLEL = textwrap.dedent("""
     from test_train import write_burgers, TINY
     import pathlib
     from pinns.problems import get_problem
-    from pinns.train import Trainer, make_config
+    from pinns import Trainer, make_config
     assert jax.device_count() == 4
     problem = get_problem("burgers", write_burgers(pathlib.Path(sys.argv[1])))
     cfg = make_config(problem, "quick", **{**TINY, "dtype": "float64", "balance": "none"})
@@ -226,9 +229,7 @@ def test_data_parallel_on_four_host_devices_matches_one_device(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["wave", "burgers", "allen_cahn", "kdv", "ks", "gray_scott", "ginzburg_landau",
-                                  "lid_driven_cavity", "kolmogorov", "rayleigh_taylor", "reaction_diffusion",
-                                  "helmholtz", "poisson_inverse"])
+@pytest.mark.parametrize("name", PROBLEMS)
 def test_every_problem_trains_a_few_steps(name, tmp_path_factory):
     """Registry sweep: quick dataset, tiny network, 4 steps over 2 windows: finite losses, full-grid evaluation."""
     from pinns.eval import evaluate_run

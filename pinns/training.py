@@ -1,0 +1,111 @@
+"""The training entry point: `train(name, out_dir, ...)` (what ``pinns train`` runs).
+
+``resume="auto"`` is the harness the reproduction scripts share: a folder without a checkpoint is
+trained, one with a checkpoint of the same settings is continued (bit for bit; a finished one is
+only evaluated again), one of other settings is refused (`check_settings`).
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import jax
+
+from .config import CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, TrainConfig, make_config, validate
+from .eval import evaluate_run, plot_run
+from .run import Run, dataset_sha256, load_problem
+
+
+AUTO_IGNORED = ("data", "data_sha256", "steps")
+"""Settings ``resume="auto"`` does not compare: where the dataset was found, and the step count (it may grow)."""
+
+
+def check_settings(out_dir, **want) -> None:
+    """Refuse (one-line ValueError) a run folder whose ``config.json`` differs from `want`.
+
+    Args:
+        out_dir: run folder holding ``config.json``.
+        **want: TrainConfig fields and their expected values; None values are not compared.
+    """
+    folder = pathlib.Path(out_dir)
+    cfg = json.loads((folder / CONFIG_FILE).read_text())
+    diff = {k: (cfg.get(k), v) for k, v in want.items() if v is not None and cfg.get(k) != v}
+    if diff:
+        detail = ", ".join(f"{k} {a!r} != {b!r}" for k, (a, b) in diff.items())
+        raise ValueError(f"{folder} holds a run with other settings ({detail}); use another --out")
+
+
+def _auto_resume(name: str, out: pathlib.Path, data, preset: str, overrides: dict) -> bool:
+    """``resume="auto"``: True to continue the checkpoint in `out` (same settings), False to train afresh."""
+    if not (out / CHECKPOINT_FILE).exists():
+        return False
+    problem = load_problem(name, data)
+    want = make_config(problem, preset, **overrides).to_dict()
+    check_settings(out, **{k: v for k, v in want.items() if k not in AUTO_IGNORED})
+    return True
+
+
+def train(name: str, out_dir, data=None, preset: str = "paper", resume: bool | str = False, progress: bool = True,
+          devices=None, **overrides) -> dict:
+    """Train problem `name` into run folder `out_dir`; returns the final evaluation (see `pinns.eval`).
+
+    Args:
+        name: problem name (`pinns.problems.PROBLEMS`).
+        out_dir: run folder (created; must not hold a checkpoint unless `resume`).
+        data: dataset folder or file (None for exact problems).
+        preset: "paper" or "quick".
+        resume: True: continue the checkpoint in `out_dir` with its saved configuration (`steps` may
+            be raised through `overrides`). "auto": continue it when it exists and holds a run of these
+            settings (else ValueError), train afresh when there is none; a finished run is evaluated again.
+        **overrides: TrainConfig fields (optimizer, balance, steps, seed, batch, ...).
+    """
+    out = pathlib.Path(out_dir)
+    if resume == "auto":
+        resume = _auto_resume(name, out, data, preset, overrides)
+        if resume:  # the settings were compared in full: only the step count goes on
+            overrides = {"steps": overrides.get("steps")}
+    elif resume not in (True, False):
+        raise ValueError(f"resume must be True, False or 'auto', got {resume!r}")
+    if resume:
+        cfg_path = out / CONFIG_FILE
+        if not cfg_path.is_file():
+            raise FileNotFoundError(f"nothing to resume: {cfg_path} does not exist")
+        saved = json.loads(cfg_path.read_text())
+        if saved["problem"] != name:
+            raise ValueError(f"{out} is a run of {saved['problem']!r}, not {name!r}")
+        problem = load_problem(name, saved["data"] or None, saved.get("data_sha256", ""))
+        allowed = {"steps"}
+        changed = {k: v for k, v in overrides.items() if v is not None and k not in allowed and saved.get(k) != v}
+        if changed:
+            raise ValueError(f"--resume keeps the saved configuration; cannot change {', '.join(sorted(changed))}")
+        saved.update({k: v for k, v in overrides.items() if k in allowed and v is not None})
+        cfg = TrainConfig.from_dict(saved)
+        validate(cfg, problem)
+    else:
+        problem = load_problem(name, data)
+        # the dataset as an absolute path and its content hash: the run folder works from any directory
+        cfg = make_config(problem, preset, data=str(pathlib.Path(data).resolve()) if data else "",
+                          data_sha256=dataset_sha256(problem), **overrides)
+        if (out / CHECKPOINT_FILE).exists():
+            raise FileExistsError(f"{out} already holds a run (use --resume, or another --out)")
+    out.mkdir(parents=True, exist_ok=True)
+    if cfg.dtype == "float64":
+        jax.config.update("jax_enable_x64", True)
+    run = Run(out, problem, cfg, devices)
+    if resume:
+        state = run.restore()
+        if state.step >= run.total_steps:  # finished: evaluated again, nothing in the folder changes
+            return evaluate_run(run, state)
+        run.truncate_metrics(state.step)
+    else:
+        (out / METRICS_FILE).unlink(missing_ok=True)
+        state = run.fresh_state()
+    (out / CONFIG_FILE).write_text(json.dumps(cfg.to_dict(), indent=1) + "\n")
+    state = run.train(state, progress=progress)
+    result = evaluate_run(run, state)
+    plot_run(run, state, out / "prediction.png")
+    return result
+
+
+__all__ = ["AUTO_IGNORED", "check_settings", "train"]
