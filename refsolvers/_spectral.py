@@ -4,13 +4,15 @@ A PDE module builds a `SpectralProblem` (grid, linear symbol, nonlinear term, in
 parameters; `solve_spectral` marches it to the output times, evaluates it on the output grid, and
 estimates its own error:
 
-* time: a companion run with 2*dt. For a fourth-order scheme the error of the main run is about
-  |u(dt) - u(2dt)| / 15 (Richardson, stored as "time"); the total uses the raw difference, which
-  is larger and also contains round-off amplification that Richardson does not model (KS);
+* time: a companion run whose step really differs: about 2*dt (ceil(n_sub/2) steps per output
+  interval, a ratio between 1.5 and 2), or dt/2 when the main run takes one step per output interval.
+  The stored "time" is the raw difference (times 2 for the finer companion), not the Richardson value
+  |u(dt) - u(2dt)| / 15: it is never optimistic at a coarse dt and it contains the round-off
+  amplification (KS) that Richardson does not model (`refsolvers._estimate`);
 * space: the relative size of the highest kept Fourier band (outer 1/8 of the resolved modes),
   the standard spectral resolution indicator, maximised over the output times.
 
-Both are relative L2 over the whole output grid (DESIGN.md section 5).
+Both are relative L2 over the whole output grid (docs/design.md section 5).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Callable
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from . import _estimate
 from ._etdrk import ETDRK4
 from ._grid import PeriodicGrid
 from ._rollout import rollout, substeps
@@ -63,14 +66,20 @@ def tail_fraction(problem: SpectralProblem, u_hat: np.ndarray) -> float:
 
 
 def march(problem: SpectralProblem, dt: float, t_out: np.ndarray, coords: tuple, progress: bool = True,
-          desc: str = "") -> tuple:
+          desc: str = "", n_sub: int | None = None) -> tuple:
     """March `problem` with ETDRK4 and evaluate at (t_out x coords).
 
+    Args:
+        dt: largest step; each output interval takes ceil(spacing / dt) equal steps (`substeps`).
+        n_sub: steps per output interval, overriding `dt` when given.
     Returns:
-        (values, tail): values has shape (nt, n_fields, *output shape); tail is the largest
-        `tail_fraction` seen at the output times.
+        (values, tail, dt_eff, n_sub): values has shape (nt, n_fields, *output shape); tail is the
+        largest `tail_fraction` seen at the output times; dt_eff the step used.
     """
-    n_sub, dt_eff = substeps(t_out, dt)
+    if n_sub is None:
+        n_sub, dt_eff = substeps(t_out, dt)
+    else:
+        dt_eff = float(t_out[1] - t_out[0]) / n_sub
     stepper = ETDRK4(problem.linear, problem.nonlinear, dt_eff)
     mats = problem.grid.evaluation_matrices(coords)
     tails = []
@@ -107,20 +116,22 @@ def solve_spectral(make_problem: Callable[..., SpectralProblem], params: dict, s
     problem = make_problem(params, n, dealias)
     space = tuple(coords[k] for k in ("y", "x") if k in coords)
     values, tail, dt_eff, n_sub = march(problem, dt, coords["t"], space, progress, desc=f"{name} N={n}")
+    t_out = np.asarray(coords["t"], float)
     info = {"method": "Fourier pseudo-spectral + ETDRK4 (Cox-Matthews, Kassam-Trefethen contour integral)",
-            "n": n, "dt": dt_eff, "steps": int(n_sub * (len(coords["t"]) - 1)), "dealias": dealias,
+            "n": n, "dt": dt_eff, "steps": int(n_sub * (len(t_out) - 1)), "dealias": dealias,
+            **_estimate.dt_record(dt, dt_eff, float(t_out[1] - t_out[0]) if t_out.size > 1 else dt, n_sub),
             "initial_data": "exact Fourier coefficients (Gauss-Legendre quadrature)",
             "output_evaluation": "exact trigonometric interpolation at the output points"}
     estimate = {"space_tail": tail}
-    if solver.get("error_check", True):
-        coarse, _, _, _ = march(problem, 2 * dt_eff, coords["t"], space, progress, desc=f"{name} check 2dt")
-        diff = {f: relative_l2(values[:, i], coarse[:, i]) for i, f in enumerate(problem.field_names)}
-        estimate["companion_2dt_difference"] = diff
-        estimate["time"] = max(diff.values()) / 15
-    estimate["total"] = estimate["space_tail"] + 15 * estimate.get("time", 0.0)
-    estimate["definition"] = ("relative L2 over the output grid, conservative: total = space_tail + "
-                              "|u(dt)-u(2dt)|; time = |u(dt)-u(2dt)|/15 (Richardson, 4th order); "
-                              "space_tail = relative size of the outer 1/8 of the kept Fourier modes")
+    if solver.get("error_check", True) and t_out.size > 1:
+        m, ratio = _estimate.companion_steps(n_sub)
+        other, _, _, _ = march(problem, dt_eff, t_out, space, progress, desc=f"{name} check {ratio:g}dt", n_sub=m)
+        diff = _estimate.relative_differences(values, other, problem.field_names)
+        estimate.update(_estimate.time_estimate(diff, ratio, order=4))
+        estimate["companion_dt"] = dt_eff * ratio
+    estimate["total"] = estimate["space_tail"] + estimate.get("time", 0.0)
+    estimate["definition"] = _estimate.definition(4, "space_tail = relative size of the outer 1/8 of the kept "
+                                                     "Fourier modes, largest over the output times")
     info["error_estimate"] = estimate
     fields = {f: values[:, i] for i, f in enumerate(problem.field_names)}
     return fields, info
