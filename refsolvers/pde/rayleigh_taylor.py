@@ -458,11 +458,6 @@ def march(params: dict, n: int, n_cheb: int, t_out, coords_y, coords_x, dt: floa
     return values, solver, used
 
 
-def _coarser(n: int, factor: float, even: bool = True) -> int:
-    m = int(round(n * factor))
-    return m + (m % 2) if even else m
-
-
 def solve(params: dict, solver: dict, coords: dict, progress: bool = True) -> tuple:
     """Registry entry point: (fields, info) with a self-convergence error estimate.
 
@@ -482,7 +477,7 @@ def solve(params: dict, solver: dict, coords: dict, progress: bool = True) -> tu
     check_grid(solver["n"], solver["n_cheb"])
     n, m = int(solver["n"]), int(solver["n_cheb"])
     factor = float(solver["check_factor"])
-    nc, mc = _coarser(n, factor), _coarser(m, factor, even=False)
+    nc, mc = _estimate.coarser_grid(n, factor), _estimate.coarser_grid(m, factor, even=False)
     if not 0.25 <= factor < 1 or (solver.get("error_check", True) and min(nc, mc) < 16):
         raise ValueError(f"rayleigh_taylor: check_factor must be in [0.25, 1) and leave a grid of at least 16 x 16 "
                          f"for the error check, got {factor} ({nc} x {mc})")
