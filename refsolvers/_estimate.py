@@ -22,7 +22,8 @@ Richardson factor would divide away. The spatial part is a second companion on a
 (`coarser_grid`, 3/4 of the modes per axis, same steps): ``|q(n) - q(3n/4)|`` is essentially the coarse
 run's error, an upper bound for the main run's when the convergence in n is spectral; the spectral tail
 indicator (the relative size of the outermost kept modes) is kept beside it and the larger of the two is
-used (Kolmogorov flow, where a 3/4 grid is far from converged, uses the tail alone). ``total = space + time``. All figures are relative L2 over the whole output grid, per field
+used: the indicator is instantaneous and misses the amplification of early truncation errors (Ginzburg-
+Landau's unstable A = 0, turbulent Kolmogorov flow), which the companion carries. ``total = space + time``. All figures are relative L2 over the whole output grid, per field
 (the project's error metric, docs/design.md section 5).
 """
 
