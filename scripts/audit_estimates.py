@@ -71,17 +71,22 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--coarse", action="store_true")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="extra setting for every audited run (e.g. nu=2e-3)")
     parser.add_argument("--names", default="allen_cahn,kdv,ks,gray_scott,ginzburg_landau,kolmogorov,rayleigh_taylor,"
                                            "lid_driven_cavity")
     args = parser.parse_args()
     table = COARSE if args.quick else COARSE_DEFAULT
+    extra = dict(item.split("=", 1) for item in args.set)
     print("| benchmark | settings | dt used | stored estimate | measured error | estimate / error | wall s |")
     print("|---|---|---|---|---|---|---|")
     for name in args.names.split(","):
         overrides = table.get(name, {}) if args.coarse else {}
         if args.coarse and not overrides:
             continue
-        label = ("quick" if args.quick else "default") + "".join(f", {k}={v:g}" for k, v in overrides.items())
+        overrides = {**extra, **overrides}
+        label = ("quick" if args.quick else "default") + "".join(
+            f", {k}={v:g}" if not isinstance(v, str) else f", {k}={v}" for k, v in overrides.items())
         info, est, err, wall = audit(name, args.quick, overrides)
         dt = info.get("dt")
         print(f"| {name} | {label} | {dt:.3g} | {est:.2g} | {err:.2g} | {est / err:.2g} | {wall:.0f} |"
