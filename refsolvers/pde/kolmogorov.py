@@ -284,9 +284,13 @@ def solve(params: dict, solver: dict, coords: dict, progress: bool = True) -> tu
     except BaseException:
         stop.set()
         raise
+    gap = float(t_out[1] - t_out[0]) if t_out.size > 1 else float(t_out[0])
     info = {"method": "vorticity-streamfunction Fourier pseudo-spectral, 2/3 dealiasing, ETDRK4 "
                       "(Cox-Matthews, Kassam-Trefethen contour integral), viscous term exact",
             "n": n, "dt": dt_eff, "steps": steps, "dealias": "2/3", "re": 1.0 / params["nu"],
+            # the requested dt bound the step (not the CFL rule): say if whole steps per output changed it
+            **(_estimate.dt_record(dt, dt_eff, gap, round(gap / dt_eff)) if dt == float(solver["dt"]) and gap > 0
+               else {}),
             "cfl_initial": cfl0 * dt_eff / dt, "cfl_max": max(diagnostics["speed"]) * n * dt_eff,
             "initial_data": {"seed": int(params["seed"]), "k_peak": params["k_peak"],
                              "energy": params["energy"],

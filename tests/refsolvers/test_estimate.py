@@ -91,3 +91,11 @@ def test_chaotic_ks_estimate_covers_round_off_amplification():
     separation = relative_differences(a, b, ("u",))["u"]
     _, info = _solve("ks", dt=5e-4)
     assert separation > 1e-13 and info["error_estimate"]["total"] > 10 * separation
+
+
+def test_kolmogorov_records_an_adjusted_fixed_step():
+    bench = BENCHMARKS["kolmogorov"]
+    params, solver, output = bench.settings(True, cfl=0, dt=0.01, n=32, nt=3, nx=17, ny=17)
+    _, info = bench.solve(params, solver, bench.coords(output), False)
+    assert info["dt"] < 0.01 and info["dt_requested"] == 0.01 and "does not divide" in info["dt_adjusted"]
+    assert info["error_estimate"]["space_companion_n"] == 24 and info["error_estimate"]["space"] > 0
