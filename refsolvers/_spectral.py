@@ -108,7 +108,8 @@ def solve_spectral(make_problem: Callable[..., SpectralProblem], params: dict, s
         make_problem: callable(params, n, dealias) -> SpectralProblem.
         params: PDE parameters.
         solver: needs "n" (modes per axis) and "dt"; optional "dealias" (bool),
-            "error_check" (bool, default True: run the 2*dt companion).
+            "error_check" (bool, default True: run the time companion, about 2*dt or dt/2, and the space
+            companion on 3/4 of the modes; `refsolvers._estimate`).
         coords: output coordinates {"t": ..., "y": ..., "x": ...}.
     Returns:
         (fields, info): fields maps name -> array (t, [y,] x); info records the method and the error
@@ -132,6 +133,7 @@ def solve_spectral(make_problem: Callable[..., SpectralProblem], params: dict, s
         diff = _estimate.relative_differences(values, other, problem.field_names)
         estimate.update(_estimate.time_estimate(diff, ratio, order=4))
         estimate["companion_dt"] = dt_eff * ratio
+        del other
         nc = _estimate.coarser_grid(n)
         if nc >= 4:
             coarse, _, _, _ = march(make_problem(params, nc, dealias), dt_eff, t_out, space, progress,
