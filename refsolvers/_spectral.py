@@ -7,7 +7,7 @@ estimates its own error:
 * time: a companion run whose step really differs: about 2*dt (ceil(n_sub/2) steps per output
   interval, a ratio between 1.5 and 2), or dt/2 when the main run takes one step per output interval.
   The stored "time" is the raw difference (times 2 for the finer companion), not the Richardson value
-  |u(dt) - u(2dt)| / 15: it is never optimistic at a coarse dt and it contains the round-off
+  |u(dt) - u(2dt)| / 15: it is not optimistic at a coarse dt (audit: datasets/README.md) and it contains the round-off
   amplification (KS) that Richardson does not model (`refsolvers._estimate`);
 * space: a second companion on 3/4 of the modes with the same steps: |u(n) - u(3n/4)| bounds the
   main run's spatial error when the convergence is spectral, and it contains the amplification of
