@@ -20,8 +20,9 @@ Both are relative L2 over the whole output grid (docs/design.md section 5).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, ClassVar
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -54,6 +55,57 @@ class SpectralProblem:
     initial_values: Callable | None
     field_names: tuple
     kept_fraction: float = 1.0
+
+
+class SemilinearPDE:
+    """A periodic semilinear PDE u_t = L u + N(u), as data: subclasses are frozen dataclasses whose fields
+    are the PDE coefficients (the benchmark's parameters, by name), with the box and fields as class data.
+
+    Class attributes:
+        length, origin: period and left end per axis, ordered (y, x) (1-D: (x,)).
+        field_names: one name per field (the leading state axis).
+    Methods (grid = the `PeriodicGrid` that `build_problem` makes):
+        linear(grid): diagonal symbol L, shape (n_fields, *grid.spectral_shape).
+        nonlinear(u_hat, grid): N(u) in Fourier space, same shape, not yet dealiased (the driver applies
+            the mask).
+        initial(*coords): initial data (n_fields, ...) at broadcasting coordinate arrays ordered (y, x).
+    Grid-dependent arrays a method needs at every call are computed once per (coefficients, grid) with
+    `grid_cached`.
+    """
+
+    length: ClassVar[tuple] = ()
+    origin: ClassVar[tuple] = ()
+    field_names: ClassVar[tuple] = ("u",)
+
+    def linear(self, grid: PeriodicGrid) -> np.ndarray:
+        raise NotImplementedError
+
+    def nonlinear(self, u_hat: np.ndarray, grid: PeriodicGrid) -> np.ndarray:
+        raise NotImplementedError
+
+    def initial(self, *coords) -> np.ndarray:
+        raise NotImplementedError
+
+
+def grid_cached(method):
+    """Decorator: cache ``method(self, grid)`` per (PDE coefficients, grid) (both are hashable)."""
+    return functools.lru_cache(maxsize=16)(method)
+
+
+def build_problem(pde_class: type, params: dict, n: int, dealias: bool) -> SpectralProblem:
+    """The driver's half of a PDE-as-data: coefficients from `params`, the n^d grid, the dealiasing mask
+    (2/3 rule when `dealias`, else every mode but Nyquist), the exactly projected initial state."""
+    pde = pde_class(**params)
+    grid = PeriodicGrid((n,) * len(pde.length), pde.length, pde.origin)
+    fraction = 2 / 3 if dealias else 1.0
+    mask = grid.mode_mask(fraction)
+    tendency = pde.nonlinear
+
+    def nonlinear(u_hat):
+        return tendency(u_hat, grid) * mask
+
+    u0_hat = np.stack([grid.project(lambda *c, i=i: pde.initial(*c)[i]) for i in range(len(pde.field_names))])
+    return SpectralProblem(grid, pde.linear(grid), nonlinear, u0_hat, pde.initial, pde.field_names, fraction)
 
 
 def relative_l2(a: np.ndarray, b: np.ndarray) -> float:
