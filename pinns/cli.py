@@ -1,4 +1,4 @@
-"""Command line: ``pinns train``, ``pinns eval``, ``pinns predict``, ``pinns spectrum``, ``pinns list`` (DESIGN.md section 3).
+"""Command line: ``pinns train``, ``pinns eval``, ``pinns predict``, ``pinns spectrum``, ``pinns list`` (docs/design.md section 3).
 
 Bad input (unknown problem, missing or foreign dataset, corrupt checkpoint, impossible settings)
 gets one line on stderr, ``pinns: error: ...``, and exit code 2 before any heavy work; a diverged run
@@ -117,6 +117,9 @@ def main(argv=None) -> int:
         print(json.dumps(result))
         return 0
     except BrokenPipeError:  # output piped into `head` and the like
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at interpreter exit
         return 0
     except TrainingError as exc:
         return _fail(str(exc), EXIT_DIVERGED)

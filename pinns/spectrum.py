@@ -1,4 +1,4 @@
-"""Energy spectra of a trained PINN against reference solutions at several resolutions (SPEC.md section 5).
+"""Energy spectra of a trained PINN against reference solutions at several resolutions (docs/design.md section 10).
 
 `spectrum_comparison(run_dir, grids=(128, 256, 512, 1024))` restores the run's networks, evaluates
 them on each n x n periodic grid (points j L / n, no repeated endpoint, in chunks of at most

@@ -167,7 +167,7 @@ class PeriodicGrid:
     def uniform_counts(self, coords: tuple) -> tuple | None:
         """Point counts m per axis if `coords` are the periodic output grids ``linspace(a, a + L, m)``.
 
-        That is one whole period with both ends (the last point repeats the first, SPEC.md section 1),
+        That is one whole period with both ends (the last point repeats the first, docs/design.md section 6),
         which `evaluate_uniform` handles by FFT. Returns None for any other coordinates.
         """
         counts = []

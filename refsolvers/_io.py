@@ -1,15 +1,18 @@
-"""The HDF5 dataset contract (schema ``refsolvers/1``, DESIGN.md section 2): one writer, one reader."""
+"""The HDF5 dataset contract (schema ``refsolvers/1``, docs/design.md section 2): one writer, one reader."""
 
 from __future__ import annotations
 
 import contextlib
 import datetime
+import glob
 import hashlib
 import json
 import os
 import pathlib
+import secrets
+import socket
 import subprocess
-import tempfile
+import time
 
 import h5py
 import numpy as np
@@ -43,20 +46,77 @@ def _jsonable(obj):
     return obj
 
 
+_LEGACY_TMP_AGE_S = 3600.0  # temporaries without a PID in their name (older versions) count as stale after this
+
+
+def _temporary_name(path: pathlib.Path) -> str:
+    """``NAME.h5.HOST.PID.RANDOM.tmp``: host and PID say whether the writer can still be alive."""
+    host = socket.gethostname().replace(".", "-").replace(os.sep, "-") or "host"
+    return f"{path.name}.{host}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, belongs to someone else
+        return True
+    except OSError:
+        return True
+    return True
+
+
+def remove_stale_temporaries(path) -> list:
+    """Remove temporary files of `path` left by writers that died (kill -9, power loss) before the rename.
+
+    A temporary ``NAME.h5.HOST.PID.RANDOM.tmp`` is removed when HOST is this machine and no process PID
+    exists; one of another host is left alone (a shared file system: we cannot tell). An older-style
+    ``NAME.h5.XXXXXXXX.tmp`` (no PID) is removed once it is more than an hour old. Returns the removed paths.
+    """
+    path = pathlib.Path(path)
+    host = socket.gethostname().replace(".", "-").replace(os.sep, "-") or "host"
+    removed = []
+    try:
+        candidates = list(path.parent.glob(glob.escape(path.name) + ".*.tmp"))
+    except OSError:
+        return removed
+    for tmp in candidates:
+        parts = tmp.name[len(path.name) + 1:-len(".tmp")].split(".")
+        try:
+            if len(parts) >= 3 and parts[-2].isdigit():
+                stale = ".".join(parts[:-2]) == host and not _pid_alive(int(parts[-2]))
+            elif len(parts) == 1:  # tempfile.mkstemp's 8 random characters
+                stale = time.time() - tmp.stat().st_mtime > _LEGACY_TMP_AGE_S
+            else:
+                stale = False
+            if stale:
+                tmp.unlink()
+                removed.append(tmp)
+        except OSError:  # vanished meanwhile, or not ours to remove
+            pass
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_path(path):
     """Yield a temporary path beside `path`; when the block succeeds it replaces `path`, else it is removed.
 
-    Readers never see a half-written file, and a crash leaves the previous file intact. The new file
-    gets the usual permissions (0666 less the umask), not mkstemp's private 0600.
+    Readers never see a half-written file, and a crash leaves the previous file intact. The temporary is
+    named ``NAME.h5.HOST.PID.RANDOM.tmp`` so that a later write can tell one left by a killed process
+    (`remove_stale_temporaries`, called first) from one that a live process is writing. The new file gets
+    the usual permissions (0666 less the umask), not a private 0600.
     """
     path = pathlib.Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    remove_stale_temporaries(path)
+    tmp = str(path.parent / _temporary_name(path))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 & ~umask))
     try:
         yield tmp
-        umask = os.umask(0)
-        os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
@@ -117,13 +177,22 @@ def write_h5(path, benchmark: str, coords: dict, fields: dict, params: dict, sol
 
 
 class Dataset(dict):
-    """A loaded dataset: mapping of field name -> array, with `coords`, `attrs`, `params`, `solver`."""
+    """A loaded dataset: mapping of field name -> array, with `coords`, `attrs`, `params`, `solver`.
+
+    `dims` maps each field to its axis names (the ``dims`` attribute, e.g. ``"t,x"``) and `scales` to the
+    names of the dimension scales attached to its axes, in order.
+    """
 
     benchmark: str
     coords: dict
     attrs: dict
     params: dict
     solver: dict
+    dims: dict
+    scales: dict
+
+
+REQUIRED_ATTRS = ("benchmark", "params", "solver")
 
 
 def read_h5(path) -> Dataset:
@@ -140,11 +209,23 @@ def read_h5(path) -> Dataset:
             raise ValueError(f"{path} is not a refsolvers dataset (schema {f.attrs.get('schema')!r})")
         out = Dataset()
         out.attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+        missing = [key for key in REQUIRED_ATTRS if key not in out.attrs]
+        if missing:
+            raise ValueError(f"{path} is a damaged refsolvers dataset: root attribute(s) {', '.join(missing)} missing")
         out.benchmark = out.attrs["benchmark"]
-        out.params = json.loads(out.attrs["params"])
-        out.solver = json.loads(out.attrs["solver"])
+        try:
+            out.params = json.loads(out.attrs["params"])
+            out.solver = json.loads(out.attrs["solver"])
+        except (TypeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{path} is a damaged refsolvers dataset: params/solver are not JSON ({exc})") from None
         out.coords = {name: f[name][()] for name in COORDS if name in f}
+        out.dims, out.scales = {}, {}
         for name, ds in f.items():
-            if name not in out.coords:
+            if name not in out.coords and isinstance(ds, h5py.Dataset):
                 out[name] = ds[()]
+                dims = ds.attrs.get("dims")
+                dims = dims.decode() if isinstance(dims, bytes) else dims
+                out.dims[name] = str(dims) if dims is not None else None
+                out.scales[name] = [ds.dims[a][0].name.lstrip("/") if len(ds.dims[a]) else None
+                                    for a in range(ds.ndim)]
     return out

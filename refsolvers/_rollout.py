@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Callable
 
@@ -59,7 +60,8 @@ def rollout(step: Callable[[np.ndarray], np.ndarray], state: np.ndarray, t_out: 
     n_total = n_sub * (t_out.size - 1)
     bar = tqdm(total=n_total, desc=desc, disable=not progress, unit="step", mininterval=0.5, leave=False)
     count = 0
-    try:
+    # overflow on the way to a blow-up is reported once, as BlowUpError, not as numpy RuntimeWarnings
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"), contextlib.closing(bar):
         for i in range(1, t_out.size):
             for _ in range(n_sub):
                 state = step(state)
@@ -71,6 +73,5 @@ def rollout(step: Callable[[np.ndarray], np.ndarray], state: np.ndarray, t_out: 
             if not np.isfinite(values).all():
                 raise BlowUpError(t_out[i], count)
             out[i] = values
-    finally:
-        bar.close()
     return out
+

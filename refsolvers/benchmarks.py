@@ -1,4 +1,4 @@
-"""THE registry: one `Benchmark` entry per reference problem (SPEC.md section 1).
+"""THE registry: one `Benchmark` entry per reference problem (docs/design.md section 6).
 
 Each entry carries the PDE parameters, the solver defaults (picked by the convergence study in
 `scripts/convergence_study.py`), the `--quick` overrides, the output grid and the function that solves

@@ -1,10 +1,10 @@
-"""Command line: ``refsolvers list | generate | info | plot`` (DESIGN.md section 3)."""
+"""Command line: ``refsolvers list | generate | info | plot`` (docs/design.md section 3)."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import pathlib
+import os
 import sys
 
 from . import __version__
@@ -54,7 +54,10 @@ def cmd_generate(args) -> int:
     for name in names:
         own = _own_overrides(name, overrides, len(names))
         path = generate(name, out, quick=args.quick, force=args.force, progress=not args.no_progress, **own)
-        est = read_h5(path).solver.get("error_estimate", {}).get("total")
+        solver = read_h5(path).solver
+        if solver.get("dt_adjusted"):
+            print(f"refsolvers: note: {name}: {solver['dt_adjusted']}", file=sys.stderr)
+        est = solver.get("error_estimate", {}).get("total")
         print(f"wrote {path}" + (f"  (estimated relative L2 error {est:.2g})" if est is not None else ""))
     return 0
 
@@ -83,7 +86,8 @@ def cmd_info(args) -> int:
         "params": data.params,
         "solver": data.solver,
         "coords": {k: {"n": int(v.size), "min": float(v.min()), "max": float(v.max())} for k, v in data.coords.items()},
-        "fields": {k: {"shape": list(v.shape), "dims": None, "min": float(v.min()), "max": float(v.max())}
+        "fields": {k: {"shape": list(v.shape), "dims": data.dims.get(k), "scales": data.scales.get(k),
+                       "min": float(v.min()), "max": float(v.max())}
                    for k, v in data.items()},
         "created": data.attrs.get("created"),
         "version": data.attrs.get("version"),
@@ -128,7 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        code = args.func(args)
+        sys.stdout.flush()  # a closed pipe shows up here, not at interpreter exit
+        return code
+    except BrokenPipeError:  # `refsolvers info FILE | head`: the reader left; say nothing
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # and no second error at exit
+        return 0
     except (ValueError, FileExistsError, FileNotFoundError, PermissionError, OSError) as exc:
         print(f"refsolvers: error: {exc}", file=sys.stderr)
         return 2

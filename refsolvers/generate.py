@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import pathlib
+import tempfile
 import time
 
-from ._io import write_h5
+from ._io import remove_stale_temporaries, write_h5
 from .benchmarks import get
 
 
@@ -19,6 +20,13 @@ def check_output_dir(out_dir) -> pathlib.Path:
         raise PermissionError(f"cannot create output folder {out}: {exc.strerror}") from None
     if not out.is_dir() or not os.access(out, os.W_OK | os.X_OK):
         raise PermissionError(f"output folder {out} is not writable")
+    # os.access says yes to root even on a read-only mount or an immutable folder: really create a file
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".refsolvers-probe-", dir=out)
+        os.close(fd)
+        os.remove(probe)
+    except OSError as exc:
+        raise PermissionError(f"output folder {out} is not writable ({exc.strerror or exc})") from None
     return out
 
 
@@ -50,6 +58,7 @@ def generate(name: str, out_dir, quick: bool = False, force: bool = False, progr
         if exist_ok:
             return path
         raise FileExistsError(f"{path} exists (use --force to overwrite)")
+    remove_stale_temporaries(path)  # left by a run killed while writing
     coords = bench.coords(output)
     start = time.perf_counter()
     fields, info = bench.solve(params, solver, coords, progress)

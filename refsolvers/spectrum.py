@@ -1,4 +1,4 @@
-"""Isotropic energy spectra of 2-D periodic fields (SPEC.md section 5).
+"""Isotropic energy spectra of 2-D periodic fields (docs/design.md section 10).
 
     E(k) = 1/2 sum_{k - 1/2 <= |kappa| < k + 1/2} |f_hat(kappa)|^2,    k = 0, 1, 2, ...
 
@@ -7,7 +7,7 @@ the mean over the grid of f exp(-2 pi i kappa.x / L)), kappa integer wavevectors
 Then sum_k E(k) = 1/2 <f^2> (Parseval), and E(0) = 1/2 mean(f)^2 holds the mean alone.
 
 Grids: our datasets include both ends of each periodic interval, the last row and column repeating
-the first (SPEC.md section 1). ``drop_endpoint=True`` (the default) removes them and checks that they
+the first (docs/design.md section 6). ``drop_endpoint=True`` (the default) removes them and checks that they
 do repeat; pass ``drop_endpoint=False`` for a plain n x n periodic grid (no repeated endpoint).
 """
 

@@ -12,7 +12,7 @@ quick-preset run of the same seed (say a link to ``runs/soap_table/burgers_adam`
 when finished and continued when interrupted, instead of trained again.
 
 Columns: the final error against the reference (relative L2 of the paper's metric fields; MSE and
-L-inf for the AutoBalance problems of SPEC.md section 4), the steps trained (steps per window x
+L-inf for the AutoBalance problems of docs/design.md section 9), the steps trained (steps per window x
 windows), the training speed (median of the logged steps/s, compilation excluded) and the training
 wall time (last ``wall_s`` of metrics.jsonl). Writes ``table.md`` and ``results.json`` into --results.
 """

@@ -7,7 +7,7 @@ Usage:
 
 Every run is ``pinns.train(problem, folder, preset="paper", optimizer=..., balance=..., seed=...)``:
 the `paper` preset of each problem holds the paper's network, points, loss weights and learning-rate
-schedule (AutoBalance appendix A.4; SPEC.md section 4). With ``--steps`` below the paper's 30 000,
+schedule (AutoBalance appendix A.4; docs/design.md section 9). With ``--steps`` below the paper's 30 000,
 the schedule is the paper's compressed in time: warm-up, decay interval, staircase interval and the
 grad-norm / NTK refresh interval are all scaled by steps / 30 000.
 

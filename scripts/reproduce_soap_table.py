@@ -41,7 +41,7 @@ import numpy as np
 from pinns.eval import median_steps_per_s, read_metrics
 
 PAPER_SOURCE = "SOAP-PINN paper, Table 1"
-PAPER_TABLE1 = {  # relative L2 error, (Adam, SOAP), PirateNet, paper recipe (SPEC.md section 2)
+PAPER_TABLE1 = {  # relative L2 error, (Adam, SOAP), PirateNet, paper recipe (docs/design.md section 7)
     "wave": (5.15e-5, 8.05e-6),
     "burgers": (8.20e-5, 4.03e-5),
     "allen_cahn": (2.24e-5, 3.48e-6),

@@ -319,7 +319,7 @@ def _dwa_rule(x: RuleInputs) -> jax.Array:
 
 RULES: dict[str, Rule] = {
     "equal": Rule(lambda x: jnp.ones(x.prev_losses.shape, x.prev_losses.dtype), needs=()),
-    # SPEC.md section 2: recomputed every 1000 steps, running average 0.9 / 0.1.
+    # docs/design.md section 7: recomputed every 1000 steps, running average 0.9 / 0.1.
     "gradnorm": Rule(lambda x: grad_norm_weights(_norms(x.gram) if x.norms is None else x.norms),
                      update_every=1000, momentum=0.9),
     "ntk": Rule(lambda x: ntk_weights(x.ntk_traces), update_every=1000, momentum=0.9, needs=("ntk_traces",)),

@@ -2,7 +2,7 @@
 
 The semantics are those of the reference PyTorch implementation (nikhilvyas/SOAP, ``soap.py``,
 the version with ``betas=(0.95, 0.95)`` defaults and the first moment kept in the rotated basis),
-as pinned down in SPEC.md section 3. The code is our own; only the algorithm follows the
+as pinned down in docs/design.md section 8. The code is our own; only the algorithm follows the
 reference. Differences from the reference, all deliberate:
 
 - ``merge_dims`` (reshaping >= 3-D tensors before preconditioning) is not implemented: a

@@ -6,11 +6,12 @@ cross-check of the exact Cole-Hopf solution (`refsolvers.pde.cole_hopf`), which 
 """
 
 import time
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
-from .._grid import PeriodicGrid
-from .._spectral import SpectralProblem, march, relative_l2
+from .._spectral import SemilinearPDE, SpectralProblem, build_problem, grid_cached, march, relative_l2
 from ..benchmarks import Benchmark
 from .cole_hopf import DEFAULT_NODES, burgers_exact, node_doubling_error, window
 
@@ -23,19 +24,32 @@ def initial(x, xp=np):
     return -xp.sin(xp.pi * x)
 
 
+@dataclass(frozen=True)
+class Burgers(SemilinearPDE):
+    """The periodic problem as data (the cross-check): L = -nu k^2, N = -(u^2)_x / 2."""
+
+    nu: float
+    length: ClassVar[tuple] = (2.0,)
+    origin: ClassVar[tuple] = (-1.0,)
+
+    def linear(self, grid):
+        (k,) = grid.wavenumbers()
+        return (-self.nu * k**2)[None]
+
+    @grid_cached
+    def _advection(self, grid):
+        (k,) = grid.wavenumbers()
+        return -0.5j * k
+
+    def nonlinear(self, u_hat, grid):
+        return self._advection(grid) * grid.to_spectral(grid.to_physical(u_hat) ** 2)
+
+    def initial(self, x):
+        return initial(x)[None]
+
+
 def make_problem(params: dict, n: int, dealias: bool) -> SpectralProblem:
-    grid = PeriodicGrid((n,), (2.0,), (-1.0,))
-    (k,) = grid.wavenumbers()
-    linear = (-params["nu"] * k**2)[None]
-    mask = grid.mode_mask(2 / 3 if dealias else 1.0)
-    coef = -0.5j * k * mask
-
-    def nonlinear(u_hat):
-        u = grid.to_physical(u_hat)
-        return coef * grid.to_spectral(u**2)
-
-    return SpectralProblem(grid, linear, nonlinear, grid.project(initial)[None], lambda x: initial(x)[None],
-                           ("u",), 2 / 3 if dealias else 1.0)
+    return build_problem(Burgers, params, n, dealias)
 
 
 def exact(params: dict, t, x, nodes: int = DEFAULT_NODES) -> dict:

@@ -8,7 +8,7 @@
 (u = psi_y, v = -psi_x, -Lap psi = w). Output: 50 snapshots t = 0.04, 0.08, ..., 2 (t = 0 is not an
 output) of u, v, w on 512 x 512 points, both ends of [0, 1] included (the SOAP-PINN benchmark).
 
-Initial data (SPEC.md section 1): a random solenoidal velocity with shell spectrum
+Initial data (docs/design.md section 6): a random solenoidal velocity with shell spectrum
 E(k) = C k^4 exp(-2 (k / k_peak)^2), k in units of 2 pi, k_peak = 4, scaled to 1/2 <|u|^2> = energy = 0.5.
 Each wavevector kappa gets the energy E(|kappa|) / (2 pi |kappa|) and a random phase: the angles of
 ``rfft2`` of white noise ``numpy.random.default_rng(seed).standard_normal((64, 64))`` (Hermitian by
@@ -23,12 +23,16 @@ field; the flow speeds up by about 1.8x by t = 2, so the Courant number reached 
 (``cfl_max``). Use ``--set dt=...`` below the CFL step for a fixed step, or ``--set cfl=0`` to take
 `dt` as given.
 
-Error estimate (relative L2 over the output grid, per field): time = |q(dt) - q(1.5 dt)| / (1.5^4 - 1)
+Error estimate (relative L2 over the output grid, per field; `refsolvers._estimate`): time = |q(dt) - q(1.5 dt)|
 from a companion run with a 1.5 times longer step, marched in a background thread (a doubled step would
-cross the stability limit, Courant number about 1.8, late in the run); space = relative size of the
-outer 1/8 of the kept modes of w. The time estimate includes the flow's amplification of early errors
-(both runs carry it); the space indicator is instantaneous and does not: the study below measures the
-actual spatial error.
+cross the stability limit, Courant number about 1.8, late in the run); the Richardson value
+|q(dt) - q(1.5 dt)| / (1.5^4 - 1) is stored as ``time_richardson``; space = relative size of the
+outer 1/8 of the kept modes of w, or (larger, and the stored one in practice) the difference to a
+space companion on 3/4 of the modes with the same steps, marched after the time companion in the same
+thread. Both companions include the flow's amplification of early errors; the tail indicator is
+instantaneous and does not (at the quick 64^2 it reads 0.25 where the error against 128^2 is 1.1). The 3/4-grid
+difference is essentially the coarser grid's error, so at the defaults it overstates the measured
+spatial error (512^2 vs 1024^2, below) by roughly the ratio of the two grids' errors.
 
 Defaults (the benchmark): n = 512 modes per axis, cfl = 0.5, so dt = 2.72e-4 and 7350 steps (about
 7 minutes on 2 cores with the check in parallel; ``--quick``: n = 64, 5 outputs on 65^2, ~1 s of CPU).
@@ -43,7 +47,8 @@ Study (``scripts/kolmogorov_study.py``; relative L2 of w, t = 0.25, 0.5, ..., 2;
   grid's 2/3 cut-off (k = 170). 256^2 is not
   converged: 2e-2 at t = 0.25 growing to 0.53 at t = 2. The tail indicator of the 512^2 run peaks at
   1.4e-3, the size of the measured error.
-* time: the default run's own estimate is 4.6e-6 for w (1.2e-6 for u, v); at 256^2, cfl 0.5 vs 0.25
+* time: the default run's Richardson value |q(dt) - q(1.5 dt)|/(1.5^4 - 1) is 4.6e-6 for w (1.2e-6 for u, v;
+  the stored, conservative difference is 4.06 times that); at 256^2, cfl 0.5 vs 0.25
   differ by 4.2e-4 at t = 2. A step 2x the default (cfl 1) blows up near t = 2 at 256^2.
 * predictability: a 1e-10 perturbation of the initial vorticity grows to 5.6e-8 by t = 2 (x560): errors
   made early are amplified, but float64 round-off stays far below the discretisation error.
@@ -61,6 +66,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from .. import _estimate
 from .._etdrk import ETDRK4
 from .._fft import RealFFT
 from .._grid import PeriodicGrid
@@ -233,6 +239,9 @@ def solve(params: dict, solver: dict, coords: dict, progress: bool = True) -> tu
         return values
 
     companion, stop = {}, threading.Event()
+    n_space = _estimate.coarser_grid(n)
+    if n_space / 3 <= int(params["forcing_mode"]):
+        n_space = 0  # the forcing does not fit on the coarser grid: tail indicator only
 
     def run_companion():
         twin = make_problem(params, n, threads=1, own_plans=True)
@@ -248,6 +257,23 @@ def solve(params: dict, solver: dict, coords: dict, progress: bool = True) -> tu
         except BlowUpError as exc:
             companion["blowup"] = exc
         except _Stopped:
+            return
+        if n_space < 16:
+            return
+        coarse = make_problem(params, n_space, threads=1, own_plans=True)
+        coarse_mats = None if counts else coarse.grid.evaluation_matrices(space)
+
+        def keep_coarse(i, w_hat):
+            if stop.is_set():
+                raise _Stopped
+            return _output_values(coarse, w_hat, space, counts, coarse_mats)
+
+        try:  # the space companion: 3/4 of the modes, the same steps
+            with np.errstate(over="ignore", invalid="ignore"):
+                companion["space_values"] = march(coarse, dt, t_out, keep_coarse, False, multiple=multiple)[0]
+        except BlowUpError as exc:
+            companion["space_blowup"] = exc
+        except _Stopped:
             pass
 
     thread = threading.Thread(target=run_companion, name="kolmogorov-error-check", daemon=True)
@@ -258,9 +284,13 @@ def solve(params: dict, solver: dict, coords: dict, progress: bool = True) -> tu
     except BaseException:
         stop.set()
         raise
+    gap = float(t_out[1] - t_out[0]) if t_out.size > 1 else float(t_out[0])
     info = {"method": "vorticity-streamfunction Fourier pseudo-spectral, 2/3 dealiasing, ETDRK4 "
                       "(Cox-Matthews, Kassam-Trefethen contour integral), viscous term exact",
             "n": n, "dt": dt_eff, "steps": steps, "dealias": "2/3", "re": 1.0 / params["nu"],
+            # the requested dt bound the step (not the CFL rule): say if whole steps per output changed it
+            **(_estimate.dt_record(dt, dt_eff, gap, round(gap / dt_eff)) if dt == float(solver["dt"]) and gap > 0
+               else {}),
             "cfl_initial": cfl0 * dt_eff / dt, "cfl_max": max(diagnostics["speed"]) * n * dt_eff,
             "initial_data": {"seed": int(params["seed"]), "k_peak": params["k_peak"],
                              "energy": params["energy"],
@@ -275,19 +305,24 @@ def solve(params: dict, solver: dict, coords: dict, progress: bool = True) -> tu
             print(f"kolmogorov: waiting for the {_RATIO}*dt error-check run", file=sys.stderr)
         thread.join()
         if "values" in companion:
-            norms = np.zeros((2, len(FIELDS)))
-            for other, ref in zip(companion.pop("values"), values):  # one snapshot at a time: no big temporaries
-                norms += [np.sum((other - ref) ** 2, axis=(1, 2)), np.sum(ref**2, axis=(1, 2))]
-            per_field = {f: float(e) for f, e in zip(FIELDS, np.sqrt(norms[0] / norms[1]) / (_RATIO**4 - 1))}
-            estimate.update(time=max(per_field.values()), time_per_field=per_field)
+            diff = _estimate.relative_differences(values, companion.pop("values"), FIELDS)
+            estimate.update(_estimate.time_estimate(diff, _RATIO, order=4))
         else:
             estimate["time"] = None
             estimate["time_note"] = (f"the {_RATIO}*dt companion run blew up at t={companion['blowup'].t:.4g}: "
                                      "no time estimate")
-    estimate["total"] = estimate["space_tail"] + (estimate.get("time") or 0.0)
-    estimate["definition"] = (f"relative L2 over the output grid; time = |q(dt)-q({_RATIO}dt)|/({_RATIO}^4-1) "
-                              "per field (ETDRK4 is 4th order), space = relative size of the outer 1/8 of the "
-                              "kept Fourier modes of w")
+        if "space_values" in companion:
+            per_space = _estimate.relative_differences(values, companion.pop("space_values"), FIELDS)
+            estimate.update(space_companion_n=n_space, space_per_field=per_space)
+        elif "space_blowup" in companion:
+            estimate["space_note"] = f"the {n_space}^2 space companion blew up at t={companion['space_blowup'].t:.4g}"
+    estimate["space"] = max([estimate["space_tail"], *estimate.get("space_per_field", {}).values()])
+    estimate["total"] = estimate["space"] + (estimate.get("time") or 0.0)
+    estimate["definition"] = _estimate.definition(4, "max(space_tail, |q(n) - q(space_companion_n)|), "
+                                                     "space_companion_n = 3n/4 with the same steps (an upper bound "
+                                                     "under spectral convergence); space_tail = relative size of the "
+                                                     "outer 1/8 of the kept Fourier modes of w, largest over the "
+                                                     "output times")
     info["error_estimate"] = estimate
     return {f: values[:, i] for i, f in enumerate(FIELDS)}, info
 

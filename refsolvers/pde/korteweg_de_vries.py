@@ -4,10 +4,12 @@
 The linear symbol L = i delta^2 k^3 is purely imaginary: the ETDRK4 coefficients stay complex.
 """
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 import numpy as np
 
-from .._grid import PeriodicGrid
-from .._spectral import SpectralProblem, solve_spectral
+from .._spectral import SemilinearPDE, SpectralProblem, build_problem, grid_cached, solve_spectral
 from ..benchmarks import Benchmark
 
 EQUATION = "u_t + u u_x + delta^2 u_xxx = 0, x in [-1,1] periodic, u(0,x) = cos(pi x)"
@@ -19,19 +21,32 @@ def initial(x, xp=np):
     return xp.cos(xp.pi * x)
 
 
+@dataclass(frozen=True)
+class KortewegDeVries(SemilinearPDE):
+    """The PDE as data: L = i delta^2 k^3, N = -(u^2)_x / 2."""
+
+    delta: float
+    length: ClassVar[tuple] = (2.0,)
+    origin: ClassVar[tuple] = (-1.0,)
+
+    def linear(self, grid):
+        (k,) = grid.wavenumbers()
+        return (1j * self.delta**2 * k**3)[None]
+
+    @grid_cached
+    def _advection(self, grid):
+        (k,) = grid.wavenumbers()
+        return -0.5j * k
+
+    def nonlinear(self, u_hat, grid):
+        return self._advection(grid) * grid.to_spectral(grid.to_physical(u_hat) ** 2)
+
+    def initial(self, x):
+        return initial(x)[None]
+
+
 def make_problem(params: dict, n: int, dealias: bool) -> SpectralProblem:
-    grid = PeriodicGrid((n,), (2.0,), (-1.0,))
-    (k,) = grid.wavenumbers()
-    linear = (1j * params["delta"] ** 2 * k**3)[None]
-    mask = grid.mode_mask(2 / 3 if dealias else 1.0)
-    coef = -0.5j * k * mask
-
-    def nonlinear(u_hat):
-        u = grid.to_physical(u_hat)
-        return coef * grid.to_spectral(u**2)
-
-    return SpectralProblem(grid, linear, nonlinear, grid.project(initial)[None], lambda x: initial(x)[None],
-                           ("u",), 2 / 3 if dealias else 1.0)
+    return build_problem(KortewegDeVries, params, n, dealias)
 
 
 BENCHMARK = Benchmark(

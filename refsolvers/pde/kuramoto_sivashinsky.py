@@ -4,10 +4,12 @@
 (100/16, 100/16^2, 100/16^4) and u0 = cos x (1 + sin x) are the SOAP-PINN benchmark.
 """
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 import numpy as np
 
-from .._grid import PeriodicGrid
-from .._spectral import SpectralProblem, solve_spectral
+from .._spectral import SemilinearPDE, SpectralProblem, build_problem, grid_cached, solve_spectral
 from ..benchmarks import Benchmark
 
 EQUATION = ("u_t + alpha u u_x + beta u_xx + gamma u_xxxx = 0, x in [0,2pi] periodic, "
@@ -19,19 +21,34 @@ def initial(x):
     return np.cos(x) * (1 + np.sin(x))
 
 
+@dataclass(frozen=True)
+class KuramotoSivashinsky(SemilinearPDE):
+    """The PDE as data: L = beta k^2 - gamma k^4, N = -alpha/2 (u^2)_x."""
+
+    alpha: float
+    beta: float
+    gamma: float
+    length: ClassVar[tuple] = (2 * np.pi,)
+    origin: ClassVar[tuple] = (0.0,)
+
+    def linear(self, grid):
+        (k,) = grid.wavenumbers()
+        return (self.beta * k**2 - self.gamma * k**4)[None]
+
+    @grid_cached
+    def _advection(self, grid):
+        (k,) = grid.wavenumbers()
+        return -0.5j * self.alpha * k
+
+    def nonlinear(self, u_hat, grid):
+        return self._advection(grid) * grid.to_spectral(grid.to_physical(u_hat) ** 2)
+
+    def initial(self, x):
+        return initial(x)[None]
+
+
 def make_problem(params: dict, n: int, dealias: bool) -> SpectralProblem:
-    grid = PeriodicGrid((n,), (2 * np.pi,), (0.0,))
-    (k,) = grid.wavenumbers()
-    linear = (params["beta"] * k**2 - params["gamma"] * k**4)[None]
-    mask = grid.mode_mask(2 / 3 if dealias else 1.0)
-    coef = -0.5j * params["alpha"] * k * mask
-
-    def nonlinear(u_hat):
-        u = grid.to_physical(u_hat)
-        return coef * grid.to_spectral(u**2)
-
-    return SpectralProblem(grid, linear, nonlinear, grid.project(initial)[None], lambda x: initial(x)[None],
-                           ("u",), 2 / 3 if dealias else 1.0)
+    return build_problem(KuramotoSivashinsky, params, n, dealias)
 
 
 BENCHMARK = Benchmark(

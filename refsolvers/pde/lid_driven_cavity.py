@@ -454,8 +454,9 @@ def solve_sequence(params: dict, solver: dict, progress: bool = True) -> list:
         problem = CavityProblem(m, re, lid)
         q0 = np.zeros(problem.size) if not sols else prolong(sols[-1].n, sols[-1].q, lid, m)
         t0 = time.perf_counter()
-        q, stats = newton_solve(problem, q0, tol=tol, dtau0=dtau0 if not sols else 1e3, max_iter=max_iter,
-                                progress=progress, desc=f"lid_driven_cavity Re={re:g} n={m}")
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # rejected trials are handled, not warned
+            q, stats = newton_solve(problem, q0, tol=tol, dtau0=dtau0 if not sols else 1e3, max_iter=max_iter,
+                                    progress=progress, desc=f"lid_driven_cavity Re={re:g} n={m}")
         stats.pop("history")
         sols.append(CavitySolution(m, q, lid, {"n": m, **stats, "wall_s": round(time.perf_counter() - t0, 3)}))
     return sols

@@ -188,7 +188,7 @@ def test_gradnorm_refresh_period_and_equalised_weighted_norms():
 
 
 def test_gradnorm_default_running_average():
-    tx = balance("gradnorm", optax.sgd(1.0), 2)  # SPEC defaults: every 1000 steps, 0.9 / 0.1
+    tx = balance("gradnorm", optax.sgd(1.0), 2)  # docs/design.md section 7 defaults: every 1000 steps, 0.9 / 0.1
     params = {"a": jnp.zeros(2), "b": jnp.zeros(3)}
     vecs = np.array([[1.0, 0, 0, 0, 0], [0, 3.0, 0, 0, 0]])
     _, state = tx.update(_tree_grads(vecs), tx.init(params), params)

@@ -49,7 +49,7 @@ def test_table_json_and_figures_from_run_folders(tmp_path):
 
     doc = json.loads((tmp_path / "results.json").read_text())
     b = doc["benchmarks"]["burgers"]
-    assert b["paper"] == {"adam": 8.20e-5, "soap": 4.03e-5}  # SPEC.md section 2, paper Table 1
+    assert b["paper"] == {"adam": 8.20e-5, "soap": 4.03e-5}  # docs/design.md section 7, paper Table 1
     assert b["soap_over_adam_error"] == pytest.approx(0.0101 / 0.0404)
     assert b["soap_over_adam_wall"] == pytest.approx(1.5)
     assert b["soap_over_adam_step_time"] == pytest.approx(50.0 / 40.0)

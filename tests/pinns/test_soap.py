@@ -18,7 +18,7 @@ pytestmark = pytest.mark.usefixtures("x64")  # float64 for the whole module (tes
 # ---------------------------------------------------------------------------------------------
 # NumPy re-implementation of the reference SOAP step (nikhilvyas/SOAP soap.py, merge_dims=False,
 # correct_bias=True, normalize_grads=False), one instance per parameter. Written from the
-# reference's semantics (SPEC.md section 3), with the same call order and in-place formulas.
+# reference's semantics (docs/design.md section 8), with the same call order and in-place formulas.
 # ---------------------------------------------------------------------------------------------
 class RefSOAP:
     def __init__(self, b1=0.95, b2=0.95, eps=1e-8, wd=0.01, freq=10, max_dim=10000, pre1d=False):

@@ -1,4 +1,4 @@
-"""PINN vs reference energy spectra (`pinns.spectrum`, SPEC.md section 5): pair metrics, grid conventions, end to end."""
+"""PINN vs reference energy spectra (`pinns.spectrum`, docs/design.md section 10): pair metrics, grid conventions, end to end."""
 
 import json
 

@@ -80,3 +80,29 @@ def test_spectral_convergence_in_space():
 def test_invalid_dt():
     with pytest.raises(ValueError, match="positive"):
         ETDRK4(np.zeros(3), lambda u: u, 0.0)
+
+
+# ---------------------------------------------------------------------- PDEs as data (issue 12 item 6)
+@pytest.mark.parametrize("module, cls", [("allen_cahn", "AllenCahn"), ("korteweg_de_vries", "KortewegDeVries"),
+                                         ("kuramoto_sivashinsky", "KuramotoSivashinsky"), ("gray_scott", "GrayScott"),
+                                         ("ginzburg_landau", "GinzburgLandau"), ("burgers", "Burgers")])
+def test_etdrk4_pdes_are_frozen_coefficient_records(module, cls):
+    import dataclasses
+    import importlib
+
+    from refsolvers._spectral import build_problem
+
+    mod = importlib.import_module(f"refsolvers.pde.{module}")
+    pde_class = getattr(mod, cls)
+    pde = pde_class(**mod.PARAMS)
+    assert {f.name for f in dataclasses.fields(pde)} == set(mod.PARAMS)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(pde, next(iter(mod.PARAMS)), 0.0)
+    for dealias in (False, True):
+        problem = build_problem(pde_class, mod.PARAMS, 32, dealias)
+        grid = problem.grid
+        assert problem.linear.shape == (len(pde.field_names),) + grid.spectral_shape
+        tendency = problem.nonlinear(problem.u0_hat)
+        kept = grid.mode_mask(2 / 3 if dealias else 1.0)
+        assert np.all(tendency[..., ~kept] == 0)  # the driver's mask, not the PDE's
+        np.testing.assert_array_equal(tendency, pde.nonlinear(problem.u0_hat, grid) * kept)

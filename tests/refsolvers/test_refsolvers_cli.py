@@ -1,6 +1,7 @@
 """The refsolvers command line: contract, bad input (one line, non-zero exit, nothing written), crashes."""
 
 import os
+import pathlib
 import signal
 import subprocess
 import sys
@@ -91,3 +92,156 @@ def test_killed_generation_leaves_no_file(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (tmp_path / "allen_cahn.h5").exists()
+
+
+# ---------------------------------------------------------------------- issue 13: rough edges
+def _spy_solve(monkeypatch):
+    """Replace generate's registry lookup so that a solve that starts is recorded."""
+    import dataclasses
+    import importlib
+
+    gen = importlib.import_module("refsolvers.generate")  # the module (the package attribute is the function)
+
+    calls = []
+    real_get = gen.get
+
+    def get(name):
+        bench = real_get(name)
+        return dataclasses.replace(bench, solve=lambda *a, **k: calls.append(name) or bench.solve(*a, **k))
+
+    monkeypatch.setattr(gen, "get", get)
+    return calls
+
+
+def _unwritable_folders(tmp_path):
+    """Folders that os.access calls writable for root but where no file can be created."""
+    found = []
+    imm = tmp_path / "immutable"
+    imm.mkdir()
+    if subprocess.run(["chattr", "+i", str(imm)], capture_output=True).returncode == 0:
+        found.append(imm)
+    if os.path.isdir("/sys") and os.access("/sys", os.W_OK):
+        found.append(pathlib.Path("/sys"))
+    return found
+
+
+def test_unwritable_folder_is_found_before_the_solve_even_as_root(tmp_path, capsys, monkeypatch):
+    folders = _unwritable_folders(tmp_path)
+    if not folders:
+        pytest.skip("no folder that os.access calls writable but is not (not root, no chattr, no /sys)")
+    calls = _spy_solve(monkeypatch)
+    try:
+        for folder in folders:
+            code = main(["generate", "allen_cahn", "--quick", "--out", str(folder), "--no-progress"])
+            err = capsys.readouterr().err.strip()
+            assert code != 0 and "not writable" in err and len(err.splitlines()) == 1, err
+        assert calls == []
+    finally:
+        subprocess.run(["chattr", "-i", str(tmp_path / "immutable")], capture_output=True)
+
+
+def _dead_pid():
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_stale_temporaries_of_killed_writers_are_removed(tmp_path):
+    import socket
+
+    from refsolvers import generate
+
+    host = socket.gethostname().replace(".", "-").replace(os.sep, "-")
+    dead = tmp_path / f"wave.h5.{host}.{_dead_pid()}.0a1b2c3d.tmp"
+    live = tmp_path / f"wave.h5.{host}.{os.getpid()}.0a1b2c3d.tmp"  # a live writer: must stay
+    remote = tmp_path / f"wave.h5.otherhost.{_dead_pid()}.0a1b2c3d.tmp"  # another machine: cannot tell
+    legacy_old = tmp_path / "wave.h5.ab_cd12x.tmp"  # tempfile.mkstemp name of older versions
+    legacy_new = tmp_path / "wave.h5.zz_yy34q.tmp"
+    other = tmp_path / f"kdv.h5.{host}.{_dead_pid()}.0a1b2c3d.tmp"  # another target
+    for p in (dead, live, remote, legacy_old, legacy_new, other):
+        p.write_bytes(b"\x89HDF" + bytes(92))  # what kill -9 during the write leaves: 96 bytes
+    old = time.time() - 2 * 3600
+    os.utime(legacy_old, (old, old))
+    generate("wave", tmp_path, quick=True, progress=False)
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == sorted([p.name for p in (live, remote, legacy_new, other)] + ["wave.h5"])
+
+
+def test_temporary_name_carries_the_pid(tmp_path):
+    from refsolvers._io import atomic_path
+
+    with atomic_path(tmp_path / "x.h5") as tmp:
+        assert f".{os.getpid()}." in pathlib.Path(tmp).name and tmp.endswith(".tmp")
+        pathlib.Path(tmp).write_text("ok")
+    assert (tmp_path / "x.h5").read_text() == "ok" and [p.name for p in tmp_path.iterdir()] == ["x.h5"]
+
+
+def test_info_on_a_file_with_our_schema_but_no_params(tmp_path, capsys):
+    import h5py
+
+    path = tmp_path / "broken.h5"
+    with h5py.File(path, "w") as f:
+        f.attrs["schema"] = "refsolvers/1"
+        f.attrs["benchmark"] = "ks"
+    code = main(["info", str(path)])
+    err = capsys.readouterr().err.strip()
+    assert code != 0 and len(err.splitlines()) == 1 and "params" in err and "missing" in err, err
+
+
+def test_info_prints_dims_and_scales(tmp_path, capsys):
+    import json
+
+    assert main(["generate", "gray_scott", "--quick", "--out", str(tmp_path), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["info", str(tmp_path / "gray_scott.h5")]) == 0
+    fields = json.loads(capsys.readouterr().out)["fields"]
+    for name in ("u", "v"):
+        assert fields[name]["dims"] == "t,y,x" and fields[name]["scales"] == ["t", "y", "x"]
+
+
+def test_blow_up_prints_no_runtime_warning(tmp_path):
+    """Overflow on the way to a blow-up is reported once, as the blow-up message."""
+    proc = run("generate", "ks", "--quick", "--set", "dt=0.02", "--out", str(tmp_path), "--no-progress")
+    assert proc.returncode == 3 and "blew up" in proc.stderr
+    assert "RuntimeWarning" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_blow_up_raises_no_runtime_warning_in_process(tmp_path):
+    import warnings
+
+    from refsolvers import BlowUpError, generate
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        for name, dt in (("ks", 0.02), ("gray_scott", 0.01)):
+            with pytest.raises(BlowUpError):
+                generate(name, tmp_path, quick=True, progress=False, dt=dt)
+
+
+def _into_closed_pipe(module, *args):
+    read, write = os.pipe()
+    os.close(read)  # the reader has gone, like `| head` after its first line
+    try:
+        return subprocess.run([sys.executable, "-m", module, *args], stdout=write, stderr=subprocess.PIPE,
+                              text=True, timeout=120)
+    finally:
+        os.close(write)
+
+
+@pytest.mark.parametrize("module, args", [("refsolvers.cli", ["list"]), ("refsolvers.cli", ["info", "FILE"]),
+                                          ("pinns.cli", ["list"])])
+def test_closed_pipe_is_quiet(tmp_path, module, args):
+    if "FILE" in args:
+        from refsolvers import generate
+
+        args = ["info", str(generate("wave", tmp_path, quick=True, progress=False))]
+    proc = _into_closed_pipe(module, *args)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+
+
+def test_mpmath_is_in_the_dev_extra():
+    import tomllib
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    dev = tomllib.loads((root / "pyproject.toml").read_text())["project"]["optional-dependencies"]["dev"]
+    assert any(req.startswith("mpmath") for req in dev)

@@ -1,4 +1,4 @@
-"""Shell-summed energy spectra (refsolvers.spectrum, SPEC.md section 5)."""
+"""Shell-summed energy spectra (refsolvers.spectrum, docs/design.md section 10)."""
 
 import numpy as np
 import pytest
