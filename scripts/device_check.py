@@ -73,18 +73,24 @@ PEAKS = (
 )
 
 CPU_MEASUREMENTS = """\
-Measured on the 2-core development CPU (idle, one XLA thread, REFSOLVERS_THREADS=1, 2026-12-02):
-data: burgers full (Cole-Hopf) 1.1 s; quick allen_cahn 0.2 s, kolmogorov 0.5 s, lid_driven_cavity 0.1 s;
-allen_cahn full 4.3 s. Paper-preset steps: see CPU_STEP_TABLE in results/device/README.md.
-GPU assumption: an H200 runs these steps 50-200x faster than one core of this CPU (the paper's A6000 did
-Burgers at 23.5 Adam / 6.9 SOAP steps/s, from Table 5 hours over 1e5 steps; an H200 has 1.7x its FP32
-peak and 6x its memory bandwidth), so Burgers SOAP runs at 10-40 steps/s: the 170 s probe covers
-~2000-7000 steps (4-14 points at 500-step intervals), each of the 8 speed configurations needs a compile
-(measured 10-25 s here, assumed similar on a GPU: XLA compile runs on the host) plus about 12 s of
-timing, which fits the ~230 s speed share.
+Measured on the 2-core development CPU (otherwise idle, 2026-12-02; XLA used both cores despite
+XLA_FLAGS, REFSOLVERS_THREADS=1), full mode with --chunk 10 --time-per-config 0.1 --probe-every 10:
+data: burgers exact (Cole-Hopf) 1.1 s; quick allen_cahn 0.2 s, kolmogorov 0.5 s, lid_driven_cavity 0.1 s.
+Paper preset, batch 8192, steps/s Adam / SOAP (compile s), XLA FLOP per step:
+burgers 3x256 0.69 / 0.72 (3.4 / 5.6), 230 GFLOP; allen_cahn 3x256 0.70 / 0.71 (3.2 / 5.4), 219 GFLOP;
+kolmogorov 3x384 0.160 / 0.137 (4.5 / 7.1), 1.21 TFLOP; lid_driven_cavity 4x256 0.294 / 0.129 (6.1 / 9.3), 0.51 TFLOP;
+that is 0.15-0.19 TFLOP/s achieved (results/device/cpu_2core/device_check.md).
+GPU assumption: an H200 achieves 5-20 TFLOP/s on these steps (8-30 % of its 67 TFLOP/s FP32 peak; the
+paper's A6000 did Burgers at 23.5 Adam / 6.9 SOAP steps/s by Table 5, i.e. 5.4 TFLOP/s with Adam), a
+30-120x speed-up over this CPU: Burgers 20-90 steps/s with Adam, SOAP 1.1-3.9x slower, Kolmogorov 4-17
+steps/s. A speed configuration then costs its compile (3-7 s here; up to 30 s assumed on a GPU) + a
+50-step warm-up chunk (<= 12 s) + >= 6 s of timing: 8 configurations in ~150-250 s, the share left after
+env (~15 s), data (~5 s) and the 170 s probe under the 465 s deadline. The probe at 7-40 SOAP steps/s
+covers ~1000-5000 steps after its first segment (which compiles): 2-10 points at 500-step intervals.
+Configurations that no longer fit are skipped (recorded as such), never cut mid-compile.
 """
 
-FULL = dict(env=30.0, data=60.0, probe=170.0, deadline=465.0, time_per_config=8.0, chunk=50, probe_every=500,
+FULL = dict(env=30.0, data=60.0, probe=170.0, deadline=465.0, time_per_config=6.0, chunk=50, probe_every=500,
             batch=None, net=None)
 SMOKE = dict(env=15.0, data=30.0, probe=12.0, deadline=150.0, time_per_config=0.3, chunk=2, probe_every=4,
              batch=256, net={"depth": 1, "width": 16})
@@ -419,6 +425,8 @@ class _nullcontext:
 
 
 def speed(report: Report, api, args, mode: dict, env: dict, folders: dict, deadline: float) -> None:
+    import jax
+
     report.data["speed"], report.data["ratios"] = [], {}
     configs = [(p, o, None) for p in args.problems for o in args.optimizers]
     if args.precision_compare and args.problems:
@@ -438,8 +446,9 @@ def speed(report: Report, api, args, mode: dict, env: dict, folders: dict, deadl
         except Exception as exc:  # noqa: BLE001 - one failure must not lose the rest
             rec = {"problem": name, "optimizer": opt, "precision": prec, "status": f"error: {type(exc).__name__}: {exc}"}
             report.data.setdefault("errors", []).append(f"speed {label}: {type(exc).__name__}: {exc}")
-        compile_guess = max(compile_guess, rec.get("compile_s") or 0.0)
+        compile_guess = max(compile_guess, rec.get("compile_s") or 0.0)  # a compile cannot be cut short
         report.data["speed"].append(rec)
+        jax.clear_caches()  # free the executables of this configuration
         by = {(r["problem"], r["optimizer"]): r for r in report.data["speed"] if not r.get("precision")}
         if prec is None and (name, "adam") in by and (name, "soap") in by:
             a, s = by[(name, "adam")].get("steps_per_s"), by[(name, "soap")].get("steps_per_s")
