@@ -111,3 +111,14 @@ def test_flops_per_step_with_and_without_trip_count():
     assert dc.flops_per_step(200.0, 100.0, 2)[0] == 100.0
     assert dc.flops_per_step(None, 80.0, 10) == (80.0, "lowered (pre-optimisation) cost_analysis")
     assert dc.flops_per_step(None, None, 10)[0] is None
+
+
+def test_watchdog_leaves_partial_results(tmp_path):
+    """A hard deadline inside the run ends it with exit 3 and a readable partial JSON/MD."""
+    out = tmp_path / "dc"
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--out", str(out), "--smoke", "--problems", "burgers",
+                           "--cap-deadline", "9"], env=_env(), cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 3, proc.stderr[-2000:]
+    d = json.loads((out / "device_check.json").read_text())
+    assert d["status"].startswith("partial: hard deadline") and "environment" in d
+    assert "partial" in (out / "device_check.md").read_text()
