@@ -231,8 +231,9 @@ def environment(report: Report, args, budget_end: float) -> dict:
            "device_kind": kind, "jax": jax.__version__, "jaxlib": jaxlib.__version__, "optax": optax.__version__,
            "numpy": np.__version__, "python": platform.python_version(), "host": platform.node(),
            "cpu_count": os.cpu_count(), "pyfftw": have_fftw,
-           "jax_default_matmul_precision": jax.config.jax_default_matmul_precision,
-           "jax_enable_x64": bool(jax.config.jax_enable_x64),
+           "jax_default_matmul_precision": getattr(jax.config, "jax_default_matmul_precision",
+                                                   os.environ.get("JAX_DEFAULT_MATMUL_PRECISION")),
+           "jax_enable_x64": bool(getattr(jax.config, "jax_enable_x64", False)),
            "xla_flags": os.environ.get("XLA_FLAGS", ""),
            "trainer_expects_precision": "unset (None): the trainer sets no matmul precision and runs float32 "
                                         "at the backend default; only pinns.optim's alignment Gram products "
@@ -372,6 +373,8 @@ def speed_one(api, name: str, optimizer: str, data, args, mode: dict, env: dict,
     rec = {"problem": name, "optimizer": optimizer, "precision": precision,
            "net": f"{cfg.net.arch} {cfg.net.depth}x{cfg.net.width}", "batch": cfg.batch, "n_params": n_params,
            "chunk": chunk, "status": "compiling"}
+    if precision and not hasattr(jax, "default_matmul_precision"):
+        raise RuntimeError("this jax has no jax.default_matmul_precision context")
     ctx = jax.default_matmul_precision(precision) if precision else _nullcontext()
     with ctx:
         fn = tr.chunk_fn(chunk)
