@@ -45,10 +45,12 @@ import numpy as np
 
 
 def trainer_api() -> SimpleNamespace:
-    """The ONLY place that imports trainer internals (repoint here when pinns.train is split)."""
+    """The ONLY place that imports trainer internals."""
+    from pinns.config import make_config
     from pinns.eval import evaluate_run
     from pinns.problems import get_problem
-    from pinns.train import Run, Trainer, make_config
+    from pinns.run import Run
+    from pinns.trainer import Trainer
 
     return SimpleNamespace(get_problem=get_problem, make_config=make_config, Trainer=Trainer, Run=Run,
                            evaluate_run=evaluate_run)
