@@ -94,7 +94,7 @@ Configurations that no longer fit are skipped (recorded as such), never cut mid-
 
 FULL = dict(env=30.0, data=60.0, probe=170.0, deadline=465.0, time_per_config=6.0, chunk=50, probe_every=500,
             batch=None, net=None)
-SMOKE = dict(env=15.0, data=30.0, probe=12.0, deadline=150.0, time_per_config=0.3, chunk=2, probe_every=4,
+SMOKE = dict(env=15.0, data=30.0, probe=40.0, deadline=150.0, time_per_config=0.3, chunk=2, probe_every=4,
              batch=256, net={"depth": 1, "width": 16})
 
 
