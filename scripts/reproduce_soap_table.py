@@ -100,11 +100,13 @@ def ensure_datasets(benchmarks, data_dir) -> list:
 
     made = []
     for name in benchmarks:
-        if (pathlib.Path(data_dir) / f"{name}.h5").exists():
+        path = pathlib.Path(data_dir) / f"{name}.h5"
+        if path.exists():
             continue
-        print(f"data: {name}.h5 is missing in {data_dir}; generating it (paper resolution)", flush=True)
+        print(f"data: {path} is missing; generating it with refsolvers.generate({name!r}) (paper resolution)",
+              flush=True)
         start = time.perf_counter()
-        path = refsolvers.generate(name, data_dir, progress=False, exist_ok=True)
+        refsolvers.generate(name, data_dir, progress=False, exist_ok=True)
         print(f"data: wrote {path} in {time.perf_counter() - start:.1f} s", flush=True)
         made.append(name)
     return made
