@@ -14,9 +14,11 @@ Recipe (Urban, Stefanou & Pons 2024; Kiyani et al. 2025), measured in `results/a
 * float64 throughout; relative L2 against the reference over the whole output grid after every
   resample chunk.
 
-This path is separate from the generic trainer (`pinns.trainer`, `pinns.run`) for now: it has no
-checkpoint/resume, time windows or balancing; a run is bounded by ``budget_s`` wall seconds and
-writes ``metrics.jsonl``, ``result.json`` and the final parameters (``params.npz``).
+This path is separate from the generic trainer (`pinns.trainer`, `pinns.run`) for now: no time
+windows or balancing. A run is bounded by ``budget_s`` wall seconds (per call) and writes
+``metrics.jsonl``, ``checkpoint.npz`` after every chunk, ``result.json`` and ``params.npz``. Calling it
+again on the same folder with the same settings continues from the checkpoint, bit for bit (more
+``qn_steps`` or a new ``budget_s`` are allowed; other changed settings are refused).
 """
 
 from __future__ import annotations
@@ -124,12 +126,29 @@ def train_accurate(name: str, out_dir, data=None, width: int = 30, depth: int = 
         (th, st), (values, n_ls) = jax.lax.scan(body, (th, st), None, length=resample_every)
         return th, st, values[-1], jnp.sum(n_ls)
 
-    metrics = out / "metrics.jsonl"
-    metrics.unlink(missing_ok=True)
-    t0 = time.perf_counter()
-    state, phase, step, k = adam.init(theta), "adam", 0, 0
+    from . import checkpoint as ckpt
+
+    settings = {"problem": name, "width": width, "depth": depth, "adam_steps": adam_steps, "method": method,
+                "batch": batch, "resample_every": resample_every, "seed": seed}
+    metrics, ck = out / "metrics.jsonl", out / "checkpoint.npz"
+    state, phase, step, k, wall0 = adam.init(theta), "adam", 0, 0, 0.0
+    if ck.exists():
+        meta = ckpt.read_meta(ck)
+        if meta.get("settings") != settings:
+            raise ValueError(f"{out} holds a run with other settings ({meta.get('settings')}); use another folder")
+        phase = meta["phase"]
+        template = {"theta": theta, "state": adam.init(theta) if phase == "adam" else qn.init(theta)}
+        tree, meta = ckpt.load(ck, template)
+        theta, state, step, k = tree["theta"], tree["state"], int(meta["step"]), int(meta["k"])
+        kept = [x for x in metrics.read_text().splitlines() if x and json.loads(x)["step"] <= step]
+        metrics.write_text("".join(x + "\n" for x in kept))
+        wall0 = json.loads(kept[-1])["wall_s"] if kept else 0.0
+    else:
+        metrics.unlink(missing_ok=True)
+    t0 = time.perf_counter() - wall0
     total = adam_steps + qn_steps
-    while step < total and time.perf_counter() - t0 < budget_s:
+    start = time.perf_counter()
+    while step < total and time.perf_counter() - start < budget_s:
         pts = draw(theta, k, k > 0)
         k += 1
         if phase == "adam" and step >= adam_steps:
@@ -147,6 +166,7 @@ def train_accurate(name: str, out_dir, data=None, width: int = 30, depth: int = 
         record.update(loss=float(value), **errors(theta), wall_s=round(time.perf_counter() - t0, 2))
         with open(metrics, "a") as fh:
             fh.write(json.dumps(record) + "\n")
+        ckpt.save(ck, {"theta": theta, "state": state}, step=step, k=k, phase=phase, settings=settings)
         if progress:
             print(f"{name} {phase} {step}: loss {record['loss']:.3e} rel_l2 {record['rel_l2']:.3e} "
                   f"t {record['wall_s']:.0f}s", flush=True)
