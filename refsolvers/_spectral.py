@@ -92,6 +92,19 @@ def grid_cached(method):
     return functools.lru_cache(maxsize=16)(method)
 
 
+class ConservativeAdvection:
+    """Mixin for 1-D PDEs as data whose nonlinear term is -(u^2)_x / 2 (Burgers, KdV), in Fourier space:
+    N(u_hat) = -(i k / 2) * FFT(u^2)."""
+
+    @grid_cached
+    def _advection(self, grid):
+        (k,) = grid.wavenumbers()
+        return -0.5j * k
+
+    def nonlinear(self, u_hat, grid):
+        return self._advection(grid) * grid.to_spectral(grid.to_physical(u_hat) ** 2)
+
+
 def build_problem(pde_class: type, params: dict, n: int, dealias: bool) -> SpectralProblem:
     """The driver's half of a PDE-as-data: coefficients from `params`, the n^d grid, the dealiasing mask
     (2/3 rule when `dealias`, else every mode but Nyquist), the exactly projected initial state."""

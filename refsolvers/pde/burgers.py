@@ -11,7 +11,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from .._spectral import SemilinearPDE, SpectralProblem, build_problem, grid_cached, march, relative_l2
+from .._spectral import ConservativeAdvection, SemilinearPDE, SpectralProblem, build_problem, march, relative_l2
 from ..benchmarks import Benchmark
 from .cole_hopf import DEFAULT_NODES, burgers_exact, node_doubling_error, window
 
@@ -25,7 +25,7 @@ def initial(x, xp=np):
 
 
 @dataclass(frozen=True)
-class Burgers(SemilinearPDE):
+class Burgers(ConservativeAdvection, SemilinearPDE):
     """The periodic problem as data (the cross-check): L = -nu k^2, N = -(u^2)_x / 2."""
 
     nu: float
@@ -35,14 +35,6 @@ class Burgers(SemilinearPDE):
     def linear(self, grid):
         (k,) = grid.wavenumbers()
         return (-self.nu * k**2)[None]
-
-    @grid_cached
-    def _advection(self, grid):
-        (k,) = grid.wavenumbers()
-        return -0.5j * k
-
-    def nonlinear(self, u_hat, grid):
-        return self._advection(grid) * grid.to_spectral(grid.to_physical(u_hat) ** 2)
 
     def initial(self, x):
         return initial(x)[None]

@@ -9,7 +9,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from .._spectral import SemilinearPDE, SpectralProblem, build_problem, grid_cached, solve_spectral
+from .._spectral import ConservativeAdvection, SemilinearPDE, SpectralProblem, build_problem, solve_spectral
 from ..benchmarks import Benchmark
 
 EQUATION = "u_t + u u_x + delta^2 u_xxx = 0, x in [-1,1] periodic, u(0,x) = cos(pi x)"
@@ -22,7 +22,7 @@ def initial(x, xp=np):
 
 
 @dataclass(frozen=True)
-class KortewegDeVries(SemilinearPDE):
+class KortewegDeVries(ConservativeAdvection, SemilinearPDE):
     """The PDE as data: L = i delta^2 k^3, N = -(u^2)_x / 2."""
 
     delta: float
@@ -32,14 +32,6 @@ class KortewegDeVries(SemilinearPDE):
     def linear(self, grid):
         (k,) = grid.wavenumbers()
         return (1j * self.delta**2 * k**3)[None]
-
-    @grid_cached
-    def _advection(self, grid):
-        (k,) = grid.wavenumbers()
-        return -0.5j * k
-
-    def nonlinear(self, u_hat, grid):
-        return self._advection(grid) * grid.to_spectral(grid.to_physical(u_hat) ** 2)
 
     def initial(self, x):
         return initial(x)[None]
