@@ -110,9 +110,11 @@ class PeriodicGrid:
         32-point rule integrates to ~1e-18 (Gauss-Legendre error (e k h / 4 m)^(2m)).
 
         Args:
-            f: callable taking the coordinate arrays ordered like the axes (y, x) -> values.
+            f: callable taking the coordinate arrays ordered like the axes (y, x) -> values of their
+                shape, or of shape (..., *their shape): leading axes are carried along (a batch of
+                functions, e.g. one per Chebyshev node in y for Rayleigh-Taylor).
         Returns:
-            complex array of `spectral_shape`, Nyquist modes zero.
+            complex array (..., *spectral_shape), Nyquist modes zero.
         """
         z, w = scipy.special.roots_legendre(nodes_per_panel)
         nodes, mats = [], []
@@ -128,9 +130,10 @@ class PeriodicGrid:
             mats.append((n / length) * weights[None, :] * np.exp(-1j * np.outer(k, x - x0)))
             nodes.append(x)
         out = np.asarray(f(*np.meshgrid(*nodes, indexing="ij")), dtype=float).astype(complex)
+        lead = out.ndim - self.ndim
         # contract each quadrature axis with its matrix, last axis first
         for a in reversed(range(self.ndim)):
-            out = np.moveaxis(np.tensordot(mats[a], out, axes=([1], [a])), 0, a)
+            out = np.moveaxis(np.tensordot(mats[a], out, axes=([1], [lead + a])), 0, lead + a)
         return out * self.mode_mask()
 
     def evaluation_matrices(self, coords: tuple) -> list:

@@ -1,4 +1,4 @@
-"""March a one-step scheme to a list of output times, with progress and blow-up detection."""
+"""March a time stepper to a list of output times, with progress and blow-up detection."""
 
 from __future__ import annotations
 
@@ -75,3 +75,51 @@ def rollout(step: Callable[[np.ndarray], np.ndarray], state: np.ndarray, t_out: 
             out[i] = values
     return out
 
+
+
+def rollout_chunked(stepper, t_out: np.ndarray, out: np.ndarray, observe: Callable[[np.ndarray], np.ndarray],
+                    n_steps: Callable[[int, float], int], chunk: float, progress: bool = True, desc: str = "",
+                    check_every: int = 50) -> list:
+    """March a variable-step `stepper` through the output times in chunks and record `observe(state)`.
+
+    Each output interval is cut into ceil(gap / chunk) equal chunks (time units), and each chunk into
+    ``n_steps(index, length)`` equal steps, where `index` counts the chunks from 0 and `length` is the
+    chunk's duration measured from the stepper's current time.
+
+    Args:
+        stepper: object with ``step(h)``, ``state``, ``time`` and ``steps``, started at t_out[0].
+        t_out: output times (the first is the initial time).
+        out: array (len(t_out), ...) that receives observe(state) at t_out[1:] (out[0] is left as it is).
+        observe: state -> array for one output time.
+        n_steps: (chunk index, chunk length) -> number of steps in that chunk.
+        chunk: longest chunk, in time units.
+        progress: show a tqdm bar (in time units) on stderr.
+        check_every: test the state for non-finite values every this many steps of a chunk (and every output).
+    Returns:
+        the steps taken per chunk (list of int).
+    Raises:
+        BlowUpError: with the time and step count of the first non-finite state found.
+    """
+    t_out = np.asarray(t_out, float)
+    used = []
+    bar = tqdm(total=float(t_out[-1] - t_out[0]), desc=desc, disable=not progress, unit="t", mininterval=0.5,
+               leave=False, bar_format="{l_bar}{bar}| t={n:.3g}/{total:.3g} [{elapsed}<{remaining}]")
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"), contextlib.closing(bar):
+        for i in range(1, t_out.size):
+            gap = t_out[i] - t_out[i - 1]
+            chunks = math.ceil(gap / chunk * (1 - 1e-12))
+            for c in range(chunks):
+                t_end = t_out[i] if c == chunks - 1 else t_out[i - 1] + gap * (c + 1) / chunks
+                length = t_end - stepper.time
+                n_sub = n_steps(len(used), length)
+                h = length / n_sub
+                for j in range(n_sub):
+                    stepper.step(h)
+                    if j % check_every == check_every - 1 and not np.isfinite(stepper.state).all():
+                        raise BlowUpError(stepper.time, stepper.steps)
+                used.append(n_sub)
+                bar.update(max(0.0, min(length, bar.total - bar.n)))  # float sums may overshoot
+            out[i] = observe(stepper.state)
+            if not np.isfinite(out[i]).all():
+                raise BlowUpError(t_out[i], stepper.steps)
+    return used

@@ -76,18 +76,16 @@ from __future__ import annotations
 
 import functools
 import math
-from collections import deque
 
 import numpy as np
-import scipy.special
 from threadpoolctl import threadpool_limits
-from tqdm.auto import tqdm
 
 from .. import _chebyshev as cheb
 from .. import _estimate
 from .._fft import real_fft
 from .._grid import PeriodicGrid
-from .._rollout import BlowUpError
+from .._rollout import BlowUpError, rollout_chunked
+from .._sbdf import SBDF3Stepper, steps_for_chunk
 from ..benchmarks import Benchmark
 
 EQUATION = ("u_t + u.grad u = -grad p + sqrt(Pr/Ra) Lap u + T e_y, div u = 0, T_t + u.grad T = Lap T / sqrt(Pr Ra); "
@@ -135,26 +133,6 @@ def symmetry_axis(params: dict) -> float:
     return 0.0 if params["interface"] == "abs_sin" else 0.25
 
 
-def sbdf_weights(times) -> tuple:
-    """Variable-step SBDF weights at times[0] from levels times[1:] (q = len(times) - 1 <= 3).
-
-    Returns (alpha, beta): u'(t_new) ~ sum_j alpha_j u(times[j]) (BDF, all q+1 levels) and
-    N(t_new) ~ sum_j beta_j N(times[j+1]) (extrapolation from the q old levels). With a constant step
-    h and q = 3 these are the SBDF3 weights (11/6, -3, 3/2, -1/3)/h and (3, -3, 1).
-    """
-    t = [float(tj) - float(times[0]) for tj in times]
-    q = len(t) - 1
-    alpha = []
-    for j in range(q + 1):  # derivative at t[0] of the Lagrange basis polynomial l_j
-        others = [t[i] for i in range(q + 1) if i != j]
-        denom = math.prod(t[j] - o for o in others)
-        alpha.append(sum(math.prod(t[0] - o for i, o in enumerate(others) if i != skip) for skip in range(q)) / denom)
-    beta = []
-    for j in range(1, q + 1):  # Lagrange extrapolation from t[1:] to t[0]
-        beta.append(math.prod((t[0] - t[i]) / (t[j] - t[i]) for i in range(1, q + 1) if i != j))
-    return alpha, beta
-
-
 @functools.lru_cache(maxsize=4)
 def _chebyshev_operators(n_cheb: int) -> tuple:
     """Nodes, D, D2 on [0, LY] and the diagonalised Dirichlet D2 (an O(n^3) eigendecomposition: cached)."""
@@ -163,13 +141,13 @@ def _chebyshev_operators(n_cheb: int) -> tuple:
     return cheb.nodes(n_cheb, 0.0, LY), d, d2, cheb.DirichletSolver(d2)
 
 
-class RayleighTaylor:
-    """Discretised problem and variable-step SBDF3 stepper.
+class RayleighTaylor(SBDF3Stepper):
+    """Discretised problem for the variable-step SBDF3 stepper (`refsolvers._sbdf`).
 
     State: complex (3, n_cheb+1, K) array [W, T, Psi] in mixed space (Chebyshev nodes in y; rfft
     coefficients in x, numpy's unnormalised convention, the K modes kept by the 2/3 rule). W holds the
     vorticity for k > 0 and, in column k = 0, the mean velocity U(y) (times n). The object keeps the
-    multistep history: `start(state)` once, then `step(h)` repeatedly.
+    multistep history (`SBDF3Stepper`): `start(state)` once, then `step(h)` repeatedly.
 
     Args:
         params: PDE parameters (see PARAMS).
@@ -188,7 +166,8 @@ class RayleighTaylor:
         self.params, self.n, self.n_cheb = dict(params), int(n), int(n_cheb)
         self.nu = math.sqrt(params["pr"] / params["ra"])
         self.kappa = 1.0 / math.sqrt(params["pr"] * params["ra"])
-        self.symmetric, self.startup_substeps = bool(symmetric), int(startup_substeps)
+        super().__init__(startup_substeps)
+        self.symmetric = bool(symmetric)
         self.grid = PeriodicGrid((self.n,), (LX,), (0.0,))
         index = np.fft.rfftfreq(self.n, 1.0 / self.n)
         self.K = int(np.count_nonzero(index < self.n / 3))  # 2/3 rule (Nyquist dropped)
@@ -205,28 +184,20 @@ class RayleighTaylor:
         self._pad = np.zeros((6, self.n_cheb + 1, self.n // 2 + 1), complex)
         self.rate = 0.0  # max(|u| k_max + |v| pi/dy) at the last evaluation: advective CFL = rate * h
         self.max_cfl = 0.0
-        self.steps = 0
-        self.h_range = [math.inf, 0.0]  # smallest and largest step taken (after the start)
 
     # ------------------------------------------------------------------ initial data
     def initial_state(self, fine_degree: int | None = None) -> np.ndarray:
         """State at t = 0: T0 projected exactly onto the kept Fourier modes and truncated in Chebyshev degree.
 
-        x: composite Gauss-Legendre quadrature (n/8 panels of 32 nodes), exact for the slope jump of
-        |sin pi x| at x = 0, which sits at the period boundary. y: T0 sampled at the nodes of degree
+        x: `PeriodicGrid.project` (composite Gauss-Legendre quadrature, n/8 panels of 32 nodes), exact for the
+        slope jump of |sin pi x| at x = 0, which sits at the period boundary. y: T0 sampled at the nodes of degree
         `fine_degree` (default max(8 n_cheb, 4096), which resolves the tanh layers to round-off) and
         truncated to degree n_cheb; the wall values are set to exactly 0.
         """
         m = fine_degree or max(8 * self.n_cheb, 4096)
         y_fine = cheb.nodes(m, 0.0, LY)
-        z, w = scipy.special.roots_legendre(32)
-        panels = max(1, math.ceil(self.n / 8))
-        h = LX / panels
-        xq = (h * np.arange(panels)[:, None] + 0.5 * h * (z[None, :] + 1.0)).ravel()
-        wq = np.tile(0.5 * h * w, panels)
-        proj = (self.n / LX) * wq[:, None] * np.exp(-1j * np.outer(xq, self.k))  # (nq, K)
-        t_hat = initial_temperature(self.params, y_fine[:, None], xq[None, :]) @ proj
-        t_hat = cheb.truncate(t_hat, self.n_cheb, axis=0)
+        t_hat = self.grid.project(lambda x: initial_temperature(self.params, y_fine[:, None], x[None, :]))
+        t_hat = cheb.truncate(t_hat[:, : self.K], self.n_cheb, axis=0)
         t_hat[[0, -1]] = 0.0
         state = np.zeros((3, self.n_cheb + 1, self.K), complex)
         state[1] = t_hat
@@ -304,7 +275,7 @@ class RayleighTaylor:
         return n_hat[0], n_hat[1]
 
     # ------------------------------------------------------------------ time stepping
-    def _implicit(self, c: float, rw: np.ndarray, rt: np.ndarray) -> np.ndarray:
+    def implicit(self, c: float, rw: np.ndarray, rt: np.ndarray) -> np.ndarray:
         """Solve (c - L) [W, T] = [rw + ik T_new, rt] with the wall conditions; returns the new state."""
         ops = self._operators(c)
         dirichlet = self.dirichlet
@@ -322,46 +293,11 @@ class RayleighTaylor:
         new[2][:, 0] = 0.0
         return self.symmetrize(new) if self.symmetric else new
 
-    def _sbdf(self, hist, t_new: float):
-        """One SBDF step to t_new from hist = [(t, state, N_W, N_T), ...] (newest first; order = len(hist))."""
-        alpha, beta = sbdf_weights([t_new] + [lv[0] for lv in hist])
-        rw = -sum(alpha[j + 1] * lv[1][0] for j, lv in enumerate(hist)) + sum(b * lv[2] for b, lv in zip(beta, hist))
-        rt = -sum(alpha[j + 1] * lv[1][1] for j, lv in enumerate(hist)) + sum(b * lv[3] for b, lv in zip(beta, hist))
-        new = self._implicit(alpha[0], rw, rt)
-        return (t_new, new) + self.nonlinear(new)
-
-    def start(self, state: np.ndarray, t: float = 0.0):
-        """Begin a trajectory at `state`, time `t` (forgets any history)."""
-        self._hist = deque([(t, state) + self.nonlinear(state)], maxlen=3)
-
-    @property
-    def state(self) -> np.ndarray:
-        return self._hist[0][1]
-
-    @property
-    def time(self) -> float:
-        return self._hist[0][0]
-
     def step(self, h: float) -> np.ndarray:
-        """Advance by h (variable-step SBDF3; the first two steps by SBDF1/SBDF2 substeps) and return the state."""
-        t_new = self.time + h
-        if len(self._hist) < 3:
-            sub = h / self.startup_substeps
-            tiny = deque([self._hist[0]], maxlen=2)
-            if len(self._hist) == 2:  # continue the substep history of the first step
-                tiny = self._tiny
-            for i in range(1, self.startup_substeps + 1):
-                t_i = t_new if i == self.startup_substeps else self.time + i * sub
-                tiny.appendleft(self._sbdf(tiny, t_i))
-                self.steps += 1
-            self._tiny = tiny
-            self._hist.appendleft(tiny[0])
-        else:
-            self._hist.appendleft(self._sbdf(self._hist, t_new))
-            self.steps += 1
-            self.h_range = [min(self.h_range[0], h), max(self.h_range[1], h)]
+        """Advance by h (`SBDF3Stepper.step`), record the advective CFL number reached, return the state."""
+        state = super().step(h)
         self.max_cfl = max(self.max_cfl, self.rate * h)
-        return self.state
+        return state
 
     # ------------------------------------------------------------------ output
     def output_operator(self, coords_y, coords_x):
@@ -386,31 +322,14 @@ class RayleighTaylor:
 CHUNK = 0.25  # the step is re-chosen at least this often (time units)
 
 
-def step_schedule(solver: RayleighTaylor, length: float, dt_max: float, cfl: float, h_prev: float | None,
-                  rate_before: float) -> int:
-    """Steps for the next chunk (a multiple of 3): h <= dt_max and predicted CFL <= `cfl`.
-
-    The advective rate is extrapolated over the chunk from its growth over the last one (at most x2),
-    and the step may grow by at most 25 % from one chunk to the next (variable-step BDF3 is zero-stable
-    for step ratios up to ~1.36). Multiples of 3 let the time-error companion take exactly 1.5 times
-    longer steps.
-    """
-    growth = min(2.0, max(1.0, solver.rate / rate_before)) if rate_before > 0 else 2.0
-    h = min(dt_max, cfl / (solver.rate * growth)) if solver.rate > 0 else dt_max
-    if h_prev:
-        h = min(h, 1.25 * h_prev)
-    n_sub = math.ceil(length / h * (1 - 1e-12))
-    return n_sub + (-n_sub) % 3
-
-
 def march(params: dict, n: int, n_cheb: int, t_out, coords_y, coords_x, dt: float = 1e-3, cfl: float = 0.3,
           schedule=None, symmetric: bool = False, startup_substeps: int = 16, progress: bool = True,
           desc: str = "") -> tuple:
-    """Solve and evaluate at the output grid.
+    """Solve and evaluate at the output grid (`refsolvers._rollout.rollout_chunked`).
 
     Each output interval is cut into ceil(gap / CHUNK) equal chunks, and each chunk into equal steps, as
-    many as `step_schedule` chooses (or as `schedule` gives, one entry per chunk: e.g. 2/3 of another
-    run's to get steps exactly 1.5 times longer).
+    many as `refsolvers._sbdf.steps_for_chunk` chooses (h <= dt, advective CFL <= cfl, a multiple of 3) or
+    as `schedule` gives, one entry per chunk: e.g. 2/3 of another run's to get steps exactly 1.5 times longer.
 
     Returns:
         (values (nt, 3, ny, nx) of u, v, T; solver; schedule (steps per chunk)).
@@ -422,39 +341,23 @@ def march(params: dict, n: int, n_cheb: int, t_out, coords_y, coords_x, dt: floa
     yy, xx = np.meshgrid(coords_y, coords_x, indexing="ij")
     values[0] = 0.0
     values[0, 2] = initial_temperature(params, yy, xx)  # the exact (smoothed) initial data
-    used = []
+    last = {"rate": 0.0, "h": None}  # advective rate at the start of the previous chunk, its step
+
+    def n_steps(index: int, length: float) -> int:
+        if schedule is not None:
+            n_sub = int(schedule[index])
+        else:
+            n_sub = steps_for_chunk(length, solver.rate, last["rate"], dt, cfl, last["h"])
+        last.update(rate=solver.rate, h=length / n_sub)
+        return n_sub
+
     # small products: BLAS threads only add overhead; overflow before a blow-up is reported as BlowUpError,
     # not as numpy RuntimeWarnings
     with threadpool_limits(limits=1, user_api="blas"), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         solver = RayleighTaylor(params, n, n_cheb, symmetric, startup_substeps)
         observe = solver.output_operator(coords_y, coords_x)
         solver.start(solver.initial_state(), t_out[0])
-        rate_before, h = 0.0, None
-        bar = tqdm(total=float(t_out[-1] - t_out[0]), desc=desc, disable=not progress, unit="t", mininterval=0.5,
-                   leave=False, bar_format="{l_bar}{bar}| t={n:.3g}/{total:.3g} [{elapsed}<{remaining}]")
-        try:
-            for i in range(1, t_out.size):
-                gap = t_out[i] - t_out[i - 1]
-                chunks = math.ceil(gap / CHUNK * (1 - 1e-12))
-                for c in range(chunks):
-                    t_end = t_out[i] if c == chunks - 1 else t_out[i - 1] + gap * (c + 1) / chunks
-                    length = t_end - solver.time
-                    if schedule is not None:
-                        n_sub = int(schedule[len(used)])
-                    else:
-                        n_sub = step_schedule(solver, length, dt, cfl, h, rate_before)
-                    rate_before, h = solver.rate, length / n_sub
-                    for j in range(n_sub):
-                        solver.step(h)
-                        if j % 50 == 49 and not np.isfinite(solver.state).all():
-                            raise BlowUpError(solver.time, solver.steps)
-                    used.append(n_sub)
-                    bar.update(max(0.0, min(length, bar.total - bar.n)))  # float sums may overshoot
-                values[i] = observe(solver.state)
-                if not np.isfinite(values[i]).all():
-                    raise BlowUpError(t_out[i], solver.steps)
-        finally:
-            bar.close()
+        used = rollout_chunked(solver, t_out, values, observe, n_steps, CHUNK, progress, desc)
     return values, solver, used
 
 
