@@ -1,4 +1,4 @@
-"""Convergence study for the Rayleigh-Taylor reference (numbers quoted in its module docstring).
+"""Convergence study for the Rayleigh-Taylor reference (numbers in its registry `convergence` and module docstring).
 
     python scripts/rayleigh_taylor_study.py run N N_CHEB TAG [--dt 1e-3] [--cfl 0.3] [--symmetric]
                                                           [--schedule-of TAG --schedule-factor F] [--out DIR]

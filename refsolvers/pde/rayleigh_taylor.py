@@ -47,16 +47,16 @@ solution. Round-off seeds the asymmetric modes, but at the default parameters th
 2e-13 (relative) by t = 10 (measured at 128 x 128), so the default run is unconstrained;
 ``symmetric=True`` projects the state onto the symmetry every step (it changes T by 7e-14).
 
-Defaults and measured accuracy (relative L2 of T over the whole 40 x 200 x 100 output grid; study in
+Defaults and measured accuracy (relative L2 over the whole 40 x 200 x 100 output grid; study in
 `scripts/rayleigh_taylor_study.py`): n = 128 x points (43 kept modes), n_cheb = 256, h <= 1e-3, cfl = 0.3
-(13 818 steps, h from 5.2e-4 to 1e-3, 109 s of one loaded core per run).
-* time: |T(h) - T(1.5h)| / (1.5^3 - 1) = 6.4e-8 (Richardson; the stored estimate is the difference itself,
-  2.375 times that, `refsolvers._estimate`). The Richardson estimator is checked on 128 x 192 (h <= 2e-3): it gives
-  3.0e-7 and the difference to a run with h/2, times 8/7, is 3.0e-7.
-* y: against n_cheb = 320, 2.1e-8 (192 -> 256: 2.9e-7; 128: 1.3e-5; 96: 1.6e-4 -- spectral).
-* x: against n = 192, 6.1e-8 (u 2.6e-7, v 1.2e-6: v's error sits in the late, near-wall flow; n = 96: 2.3e-6).
-So the default reference is good to ~1.5e-7 in T. The stored estimate is more conservative: its space part
-compares with a 3/4 grid (96 x 192), whose own error (x: 2e-6) it reports.
+(h from 5.2e-4 to 1e-3, 109 s of one loaded core per run; the step count is in datasets/README.md).
+Measured: see the registry entry's `convergence` (BENCHMARK below): time, the Richardson value
+|T(h) - T(1.5h)| / (1.5^3 - 1); y, against n_cheb = 320; x, against n = 192, for T, u and v (v's error sits in
+the late, near-wall flow). Recorded only here: the Richardson estimator checked on 128 x 192 (h <= 2e-3) gives
+3.0e-7, and the difference to a run with h/2, times 8/7, is 3.0e-7; T against n_cheb = 320 for n_cheb = 192:
+2.9e-7, 128: 1.3e-5, 96: 1.6e-4 (spectral); against n = 192 for n = 96: 2.3e-6. The stored estimate is more
+conservative: its time part is the difference itself (2.375 times the Richardson value, `refsolvers._estimate`),
+its space part compares with a 3/4 grid (96 x 192), whose own error (x: 2e-6) it reports.
 
 Validation (tests): velocity divergence-free to round-off, no slip and T = 0 at the walls to round-off,
 third-order time and spectral space convergence on a coarse smooth case, and the growth rate of the
@@ -87,6 +87,7 @@ from .._grid import PeriodicGrid
 from .._rollout import BlowUpError, rollout_chunked
 from .._sbdf import SBDF3Stepper, steps_for_chunk
 from ..benchmarks import Benchmark
+from . import _rt_linear
 
 EQUATION = ("u_t + u.grad u = -grad p + sqrt(Pr/Ra) Lap u + T e_y, div u = 0, T_t + u.grad T = Lap T / sqrt(Pr Ra); "
             "x in [0,1] periodic, y in [0,2], u = v = T = 0 at y = 0, 2; "
@@ -112,6 +113,11 @@ def check_grid(n, n_cheb) -> None:
         raise ValueError(f"rayleigh_taylor: n (x grid points) must be an even integer >= 16, got {n}")
     if int(n_cheb) != n_cheb or n_cheb < 16:
         raise ValueError(f"rayleigh_taylor: n_cheb (Chebyshev degree in y) must be an integer >= 16, got {n_cheb}")
+
+
+def diffusivities(params: dict) -> tuple:
+    """(nu, kappa) = (sqrt(Pr/Ra), 1/sqrt(Pr Ra)): the factors of the viscous and the T-diffusion terms."""
+    return math.sqrt(params["pr"] / params["ra"]), 1.0 / math.sqrt(params["pr"] * params["ra"])
 
 
 def interface_height(params: dict, x):
@@ -164,8 +170,7 @@ class RayleighTaylor(SBDF3Stepper):
         if int(startup_substeps) != startup_substeps or startup_substeps < 1:
             raise ValueError(f"rayleigh_taylor: startup_substeps must be a positive integer, got {startup_substeps}")
         self.params, self.n, self.n_cheb = dict(params), int(n), int(n_cheb)
-        self.nu = math.sqrt(params["pr"] / params["ra"])
-        self.kappa = 1.0 / math.sqrt(params["pr"] * params["ra"])
+        self.nu, self.kappa = diffusivities(params)
         super().__init__(startup_substeps)
         self.symmetric = bool(symmetric)
         self.grid = PeriodicGrid((self.n,), (LX,), (0.0,))
@@ -441,13 +446,8 @@ BENCHMARK = Benchmark(
 def linear_growth_rate(params: dict, k: float, base_t, n_cheb: int = 64) -> tuple:
     """Growth rate of the most unstable mode e^{ikx + sigma t} about the motionless state T = base_t(y).
 
-    An independent discretisation of the linearised equations (the time stepper does not enter): the
-    4th-order streamfunction form, Chebyshev collocation of degree `n_cheb`, psi = psi_y = 0 and theta = 0 at
-    the walls imposed by row replacement, solved as a generalised eigenproblem::
-
-        sigma (D2 - k^2) psi = nu (D2 - k^2)^2 psi - i k theta,
-        sigma theta = kappa (D2 - k^2) theta + i k T'(y) psi.
-
+    An independent discretisation of the linearised equations (`refsolvers.pde._rt_linear.growth_rate`:
+    the time stepper does not enter), Chebyshev collocation of degree `n_cheb` on [0, 2].
     The base state is frozen (quasi-static): it diffuses on the time scale width^2/kappa.
 
     Args:
@@ -458,28 +458,5 @@ def linear_growth_rate(params: dict, k: float, base_t, n_cheb: int = 64) -> tupl
     Returns:
         (sigma, eigenvector (psi, theta) at the nodes) for the eigenvalue of largest real part.
     """
-    import scipy.linalg
-
     check_params(params)
-    nu, kappa = math.sqrt(params["pr"] / params["ra"]), 1.0 / math.sqrt(params["pr"] * params["ra"])
-    y = cheb.nodes(n_cheb, 0.0, LY)
-    d = cheb.differentiation_matrix(n_cheb, 0.0, LY)
-    tb = np.asarray(base_t(y) if callable(base_t) else base_t, float)
-    eye = np.eye(n_cheb + 1)
-    lap = d @ d - k**2 * eye
-    a = np.block([[nu * lap @ lap, -1j * k * eye], [1j * k * np.diag(d @ tb), kappa * lap]])
-    b = np.block([[lap, 0 * eye], [0 * eye, eye]]).astype(complex)
-    top = n_cheb
-    for row, vals in ((0, eye[0]), (top, eye[top]), (1, d[0]), (top - 1, d[top])):  # psi = psi_y = 0
-        a[row] = 0.0
-        b[row] = 0.0
-        a[row, : n_cheb + 1] = vals
-    for row in (n_cheb + 1, 2 * n_cheb + 1):  # theta = 0
-        a[row] = 0.0
-        b[row] = 0.0
-        a[row, row] = 1.0
-    with threadpool_limits(limits=1, user_api="blas"):
-        sig, vec = scipy.linalg.eig(a, b)
-    finite = np.isfinite(sig) & (np.abs(sig) < 1e6)
-    i = np.flatnonzero(finite)[np.argmax(sig[finite].real)]
-    return complex(sig[i]), vec[:, i]
+    return _rt_linear.growth_rate(*diffusivities(params), k, base_t, n_cheb, LY)
