@@ -5,11 +5,12 @@
     (``lid="uniform"``, Ghia et al. 1982), v = 0.
 
 Method (picked by measurement, see ``scripts/ldc_study.py``): second-order finite volumes on a
-uniform staggered (MAC) grid -- u on vertical faces, v on horizontal faces, p at cell centres,
-central (energy-conserving) convective fluxes, no-slip by quadratic ghost values -- and the *steady*
-discrete equations solved by Newton's method with pseudo-transient continuation (implicit Euler in a
-pseudo time whose step grows as the residual falls, "switched evolution relaxation"; each step is one
-sparse LU solve of the full Jacobian, factors reused while they still cut the residual 4x).  Grid
+uniform staggered (MAC) grid (`refsolvers._mac`) -- u on vertical faces, v on horizontal faces, p at
+cell centres, central (energy-conserving) convective fluxes, no-slip by quadratic ghost values -- and
+the *steady* discrete equations solved by Newton's method with pseudo-transient continuation
+(`refsolvers._newton`: implicit Euler in a pseudo time whose step grows as the residual falls,
+"switched evolution relaxation"; each step is one sparse LU solve of the full Jacobian, factors
+reused while they still cut the residual 4x).  Grid
 sequencing 32 -> 64 -> ... -> n/2 -> n: the coarsest grid starts from rest, each finer grid starts from
 the interpolated coarser solution and needs one or two factorisations.  The n/2 and n/4 solutions
 also give the error estimate (Richardson, observed order).
@@ -17,7 +18,7 @@ also give the error estimate (Richardson, observed order).
 Why not march in time: a projection method on the same grid (AB2 convection, implicit diffusion,
 exact DCT projection, dt = h/4) needs 47,000 steps (t = 184) to bring max|du/dt| below 1e-8 at
 Re = 1000, n = 64: 96 s of CPU against about 1 s for Newton, and the step count grows like n.
-At n = 512, Re = 5000 (smoothed lid) the whole Newton sequence takes about 2.7 min of CPU and 3.3 GB.
+Cost of the default n = 512, Re = 5000 (smoothed lid) run (CPU time, peak memory): datasets/README.md.
 
 Steady residual: ``max|du/dt|`` of the discrete Navier-Stokes right-hand side after projection onto
 divergence-free fields (what one explicit projection step would measure as max|delta u|/delta t),
@@ -37,11 +38,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 from scipy.interpolate import RectBivariateSpline
-from tqdm.auto import tqdm
 
-from .._rollout import BlowUpError
+from .._mac import MACGrid
+from .._newton import newton_solve
 from ..benchmarks import Benchmark
 
 EQUATION = ("(u.grad)u + grad p = (1/Re) lap u, div u = 0 in [0,1]^2 (steady); u = v = 0 on x = 0, x = 1, "
@@ -104,130 +104,34 @@ def grid_sequence(n: int, coarsest: int = 32) -> list:
     return grids[::-1]
 
 
-# --------------------------------------------------------------------------------------------------
-# 1-D building blocks (h = 1/n). "centres": n cell centres; "faces": the n-1 interior faces (walls
-# excluded, the unknowns live there); "nodes": all n+1 faces including the two walls.
+class CavityProblem(MACGrid):
+    """The discrete steady MAC equations (`refsolvers._mac`) on an n x n grid, residual and Jacobian.
 
-
-def _avg_faces_to_centres(n):
-    """(n, n-1): centre value = mean of its two faces, wall faces zero."""
-    e = np.full(n - 1, 0.5)
-    return sp.diags([e, e], [0, -1], shape=(n, n - 1), format="csr")
-
-
-def _diff_faces_to_centres(n, h):
-    """(n, n-1): (f[i+1] - f[i]) / h over cell i, wall faces zero."""
-    e = np.full(n - 1, 1.0 / h)
-    return sp.diags([e, -e], [0, -1], shape=(n, n - 1), format="csr")
-
-
-def _avg_centres_to_faces(n):
-    """(n-1, n): interior face value = mean of its two cells."""
-    e = np.full(n - 1, 0.5)
-    return sp.diags([e, e], [0, 1], shape=(n - 1, n), format="csr")
-
-
-def _diff_centres_to_faces(n, h):
-    """(n-1, n): (c[i] - c[i-1]) / h at interior face i."""
-    e = np.full(n - 1, 1.0 / h)
-    return sp.diags([-e, e], [0, 1], shape=(n - 1, n), format="csr")
-
-
-def _avg_centres_to_nodes(n):
-    """(n+1, n): node value = mean of neighbouring cells; the wall rows are zero (Dirichlet 0, ghost -c)."""
-    e = np.full(n, 0.5)
-    return sp.diags([e, e], [-1, 0], shape=(n + 1, n), format="csr")
-
-
-def _diff_nodes_to_centres(n, h):
-    """(n, n+1): (f[i+1] - f[i]) / h over cell i, all n+1 nodes given."""
-    e = np.full(n + 1, 1.0 / h)
-    return sp.diags([-e, e], [0, 1], shape=(n, n + 1), format="csr")
-
-
-def _faces_to_nodes(n):
-    """(n+1, n-1): insert zero wall values."""
-    return sp.eye(n + 1, n - 1, k=-1, format="csr")
-
-
-def _lap_faces(n, h):
-    """(n-1, n-1): Dirichlet-0 second difference on interior faces (walls are nodes)."""
-    e = np.ones(n - 1) / h**2
-    return sp.diags([e[1:], -2 * e, e[1:]], [-1, 0, 1], format="csr")
-
-
-def _lap_centres(n, h):
-    """(n, n): second difference on cell centres with Dirichlet wall values at the end faces.
-
-    Quadratic ghost value g = (8 w - 6 c0 + c1) / 3 (second-order wall closure): the wall row reads
-    (4/3 c1 - 4 c0 + 8/3 w) / h^2. The wall values' part (8 w / (3 h^2)) is added separately.
+    Unknowns: the state vector q = [u, v, p] of `MACGrid`, with the lid profile as the top wall's velocity.
+    One continuity equation (cell (0,0)) is redundant and replaced by p[0,0] = 0.
     """
-    d = np.full(n, -2.0)
-    d[0] = d[-1] = -4.0
-    lower, upper = np.ones(n - 1), np.ones(n - 1)
-    upper[0] = lower[-1] = 4.0 / 3.0
-    return sp.diags([lower, d, upper], [-1, 0, 1], format="csr") / h**2
 
-
-class CavityProblem:
-    """The discrete steady MAC equations on an n x n grid, residual and Jacobian.
-
-    Unknowns, flattened row-major with axes (y, x): u (n, n-1) at x = i h (i = 1..n-1), y = (j+1/2) h;
-    v (n-1, n) at x = (i+1/2) h, y = j h (j = 1..n-1); p (n, n) at cell centres. The state vector is
-    q = [u, v, p]. One continuity equation (cell (0,0)) is redundant and replaced by p[0,0] = 0.
-    """
+    name = "lid_driven_cavity"
 
     def __init__(self, n: int, re: float, lid: str):
-        self.n, self.re, self.lid = n, float(re), lid
-        h = self.h = 1.0 / n
-        nu = 1.0 / self.re
-        In, Im = sp.eye(n, format="csr"), sp.eye(n - 1, format="csr")
-        self.n_u, self.n_v, self.n_p = n * (n - 1), (n - 1) * n, n * n
-        kron = lambda a, b: sp.kron(a, b, format="csr")  # noqa: E731  (y operator, x operator)
-        # x-momentum at u points
-        self.ux_c = kron(In, _avg_faces_to_centres(n))            # u -> cell centres (n, n)
-        self.dx_u = kron(In, _diff_centres_to_faces(n, h))         # centres -> u points
-        self.uy_k = kron(_avg_centres_to_nodes(n), Im)             # u -> corners (n+1, n-1), walls 0
-        self.vx_k = kron(_faces_to_nodes(n), _avg_centres_to_faces(n))  # v -> same corners
-        self.dy_u = kron(_diff_nodes_to_centres(n, h), Im)         # corners -> u points
-        xu = np.arange(1, n) * h
-        top = np.zeros((n + 1, n - 1))
-        top[-1] = lid_velocity(xu, lid)                             # u on the lid at the corner row
-        self.uy_k_bc = top.ravel()
-        self.lap_u = kron(In, _lap_faces(n, h)) + kron(_lap_centres(n, h), Im)
-        lap_bc = np.zeros((n, n - 1))
-        lap_bc[-1] = 8.0 / 3.0 * lid_velocity(xu, lid) / h**2
-        self.lap_u_bc = lap_bc.ravel()
-        # y-momentum at v points
-        self.vy_c = kron(_avg_faces_to_centres(n), In)             # v -> cell centres
-        self.dy_v = kron(_diff_centres_to_faces(n, h), In)
-        self.vx_k2 = kron(Im, _avg_centres_to_nodes(n))            # v -> corners (n-1, n+1), walls 0
-        self.ux_k2 = kron(_avg_centres_to_faces(n), _faces_to_nodes(n))  # u -> same corners
-        self.dx_v = kron(Im, _diff_nodes_to_centres(n, h))
-        self.lap_v = kron(_lap_faces(n, h), In) + kron(Im, _lap_centres(n, h))
-        # continuity and pressure gradient (G = -D^T)
-        self.div_u = kron(In, _diff_faces_to_centres(n, h))
-        self.div_v = kron(_diff_faces_to_centres(n, h), In)
-        self.grad_x, self.grad_y = self.dx_u, self.dy_v
-        self.nu = nu
-        self._pressure_eigs = None
+        super().__init__(n, lid_velocity(np.arange(1, n) * (1.0 / n), lid))
+        self.re, self.lid = float(re), lid
+        self.nu = 1.0 / self.re
 
     @property
-    def size(self):
-        return self.n_u + self.n_v + self.n_p
-
-    def split(self, q):
-        return q[: self.n_u], q[self.n_u: self.n_u + self.n_v], q[self.n_u + self.n_v:]
+    def residual_floor(self) -> float:
+        """Round-off level of the residual, 100 eps (8 nu / h^2 + 4 / h) (it matters only for Re << 1)."""
+        return 100 * np.finfo(float).eps * (8 * self.nu / self.h**2 + 4 / self.h)
 
     def momentum(self, u, v, p):
         """Momentum residuals (steady: 0 = r), r = (u.grad)u + grad p - nu lap u, at u and v points."""
-        uc, uk, vk = self.ux_c @ u, self.uy_k @ u + self.uy_k_bc, self.vx_k @ v
-        ru = self.dx_u @ (uc * uc) + self.dy_u @ (uk * vk) + self.grad_x @ p - self.nu * (self.lap_u @ u + self.lap_u_bc)
-        vc, vk2, uk2 = self.vy_c @ v, self.vx_k2 @ v, self.ux_k2 @ u
-        rv = self.dx_v @ (uk2 * vk2) + self.dy_v @ (vc * vc) + self.grad_y @ p - self.nu * (self.lap_v @ v)
+        cu, cv = self.convection(u, v)
+        ru = cu + self.grad_x @ p - self.nu * (self.lap_u @ u + self.lap_u_bc)
+        rv = cv + self.grad_y @ p - self.nu * (self.lap_v @ v)
         return ru, rv
 
     def residual(self, q):
+        """Momentum and continuity residuals (p[0, 0] = 0 in place of the redundant continuity row)."""
         u, v, p = self.split(q)
         ru, rv = self.momentum(u, v, p)
         rc = self.div_u @ u + self.div_v @ v
@@ -235,6 +139,7 @@ class CavityProblem:
         return np.concatenate([ru, rv, rc])
 
     def jacobian(self, q):
+        """Sparse (CSC) Jacobian of `residual` at q."""
         u, v, _ = self.split(q)
         diag = sp.diags
         uc, uk, vk = self.ux_c @ u, self.uy_k @ u + self.uy_k_bc, self.vx_k @ v
@@ -251,25 +156,8 @@ class CavityProblem:
     def steady_residual(self, q) -> float:
         """max |du/dt| of the projected discrete right-hand side (max|delta u|/delta t of one explicit step)."""
         u, v, p = self.split(q)
-        ru, rv = self.momentum(u, v, p)
-        # project r onto discretely divergence-free fields: r - G phi, D G phi = D r (Neumann, DCT-II exact)
-        n = self.n
-        if self._pressure_eigs is None:
-            lam = (2 * np.cos(np.pi * np.arange(n) / n) - 2) / self.h**2
-            eig = lam[:, None] + lam[None, :]
-            eig[0, 0] = 1.0
-            self._pressure_eigs = eig
-        from scipy.fft import dctn, idctn
-        rhs = (self.div_u @ ru + self.div_v @ rv).reshape(n, n)
-        phi_hat = dctn(rhs, type=2, norm="ortho") / self._pressure_eigs
-        phi_hat[0, 0] = 0.0
-        phi = idctn(phi_hat, type=2, norm="ortho").ravel()
-        pu, pv = ru - self.grad_x @ phi, rv - self.grad_y @ phi
+        pu, pv = self.project(*self.momentum(u, v, p))
         return float(max(np.abs(pu).max(), np.abs(pv).max()))
-
-    def divergence(self, q) -> float:
-        u, v, _ = self.split(q)
-        return float(np.abs(self.div_u @ u + self.div_v @ v).max())
 
 
 # --------------------------------------------------------------------------------------------------
@@ -327,93 +215,6 @@ def prolong(n_coarse: int, q, lid: str, n_fine: int) -> np.ndarray:
         f[name] = RectBivariateSpline(yn, xn, val, bbox=[0.0, 1.0, 0.0, 1.0], kx=3, ky=3, s=0)
     return np.concatenate([f["u"](centres, inner).ravel(), f["v"](inner, centres).ravel(),
                            f["p"](centres, centres).ravel()])
-
-
-# --------------------------------------------------------------------------------------------------
-# Newton / pseudo-transient continuation
-
-
-def newton_solve(problem: CavityProblem, q0, tol: float = 1e-8, dtau0: float = 0.1, max_iter: int = 400,
-                 progress: bool = True, desc: str = "", chord_rate: float = 0.25) -> tuple:
-    """Solve residual(q) = 0 from q0 by pseudo-transient continuation (implicit Euler, SER step growth).
-
-    Each iteration solves (M/dtau + J) dq = -R (M = identity on velocities, 0 on pressure) with a
-    sparse LU; dtau grows as ||R|| falls (dtau_k = dtau_{k-1} ||R_{k-1}|| / ||R_k||, at most x10 per
-    step), so the iteration becomes Newton's method near the solution. A step that makes the
-    residual non-finite or more than 10x larger is rejected and retried with dtau / 4.
-    The last LU factors are reused (chord step) while that cuts ||R|| by at least `chord_rate`;
-    otherwise the Jacobian is refactored at the current state.
-    Stops when the projected momentum residual (max|du/dt|) and the continuity residual are below
-    max(tol, floor), floor = 100 eps (8 nu / h^2 + 4 / h) being the round-off level of the residual
-    (it matters only for Re << 1, where nu / h^2 is huge).
-
-    Returns:
-        (q, stats) with stats = {"iterations", "factorizations", "pseudo_time", "residual", "divergence",
-        "history"}.
-    Raises:
-        BlowUpError: dtau had to shrink below 1e-8 (the iteration keeps producing non-finite or
-            exploding states); RuntimeError: max_iter reached.
-    """
-    q = np.array(q0, dtype=float)
-    mass = sp.diags(np.r_[np.ones(problem.n_u + problem.n_v), np.zeros(problem.n_p)], format="csc")
-    r = problem.residual(q)
-    if not np.isfinite(r).all():
-        raise BlowUpError(0.0, 0)
-    rms = lambda a: float(np.linalg.norm(a) / math.sqrt(a.size))  # noqa: E731
-    floor = 100 * np.finfo(float).eps * (8 * problem.nu / problem.h**2 + 4 / problem.h)
-    tol_eff = max(tol, floor)
-    rnorm = rms(r)
-    dtau, tau = dtau0, 0.0
-    history, factorizations, lu = [], 0, None
-    bar = tqdm(total=max_iter, desc=desc, disable=not progress, unit="it", mininterval=0.5, leave=False)
-    it = 0
-    try:
-        while True:
-            res = problem.steady_residual(q)
-            div = problem.divergence(q)
-            history.append((it, tau, dtau, res, div, factorizations))
-            bar.set_postfix_str(f"max|du/dt|={res:.2e} dtau={dtau:.1e} LU={factorizations}", refresh=False)
-            if res < tol_eff and div < tol_eff:
-                break
-            if it >= max_iter:
-                raise RuntimeError(f"lid_driven_cavity: not converged after {it} iterations (pseudo time "
-                                   f"{tau:.4g}): max|du/dt| = {res:.3e} > tol = {tol_eff:.3g}; raise max_iter or n")
-            accepted = False
-            if lu is not None:  # chord step with the last factors
-                trial = q - lu.solve(r)
-                r_trial = problem.residual(trial)
-                if np.isfinite(r_trial).all() and rms(r_trial) < chord_rate * rnorm:
-                    accepted, rn_trial = True, rms(r_trial)
-            if not accepted:
-                jac = problem.jacobian(q)
-                while True:
-                    a = (jac + mass / dtau) if dtau < 1e14 else jac
-                    try:
-                        lu = spla.splu(a.tocsc(), permc_spec="COLAMD")
-                        factorizations += 1
-                        trial = q - lu.solve(r)
-                        r_trial = problem.residual(trial)
-                    except RuntimeError:  # exactly singular factor (not seen in practice): shrink dtau
-                        lu, r_trial = None, np.array([np.nan])
-                    if np.isfinite(r_trial).all():
-                        rn_trial = rms(r_trial)
-                        if rn_trial < 10 * rnorm:
-                            break
-                    lu = None
-                    dtau /= 4
-                    if dtau < 1e-8:
-                        raise BlowUpError(tau, it)
-            tau += dtau
-            it += 1
-            bar.update(1)
-            q, r = trial, r_trial
-            growth = min(10.0, rnorm / max(rn_trial, 1e-300))
-            rnorm = rn_trial
-            dtau = dtau * max(growth, 0.5)
-    finally:
-        bar.close()
-    return q, {"iterations": it, "factorizations": factorizations, "pseudo_time": tau, "residual": res,
-               "divergence": div, "tol_effective": tol_eff, "history": history}
 
 
 # --------------------------------------------------------------------------------------------------
