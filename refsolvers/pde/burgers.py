@@ -54,9 +54,10 @@ def solve(params, solver, coords, progress=True):
 
     Solver settings: ``nodes`` (trapezoid nodes); ``cross_check`` (bool): also run the Fourier/ETDRK4
     solver at ``check_n`` modes and ``check_dt`` and record its relative L2 difference (20k steps at the
-    defaults, 10-30 s). Measured on the full output grid: 1.1e-13 at N=4096, dt=5e-5; 1.5e-12 at
-    N=4096, dt=1e-5. The spectral floor is round-off in the stored exp(L dt) ~ 1 - 1e-7 (relative
-    eps per step, compounding over the steps), not resolution: N=2048 gives the same.
+    defaults, 10-30 s). Measured on the full output grid at the defaults (N=4096, dt=5e-5): see
+    datasets/README.md; a smaller step is worse (1.5e-12 at dt=1e-5). The spectral floor is round-off
+    in the stored exp(L dt) ~ 1 - 1e-7 (relative eps per step, compounding over the steps), not
+    resolution: N=2048 gives the same.
     """
     nodes = int(solver["nodes"])
     t, x = np.meshgrid(coords["t"], coords["x"], indexing="ij")

@@ -34,24 +34,24 @@ instantaneous and does not (at the quick 64^2 it reads 0.25 where the error agai
 difference is essentially the coarser grid's error, so at the defaults it overstates the measured
 spatial error (512^2 vs 1024^2, below) by roughly the ratio of the two grids' errors.
 
-Defaults (the benchmark): n = 512 modes per axis, cfl = 0.5, so dt = 2.72e-4 and 7350 steps (about
-7 minutes on 2 cores with the check in parallel; ``--quick``: n = 64, 5 outputs on 65^2, ~1 s of CPU).
+Defaults (the benchmark): n = 512 modes per axis, cfl = 0.5, so dt = 2.72e-4 (step count, run time and
+memory: datasets/README.md; ``--quick``: n = 64, 5 outputs on 65^2, ~1 s of CPU).
 
-Study (``scripts/kolmogorov_study.py``; relative L2 of w, t = 0.25, 0.5, ..., 2; default parameters):
+Study (``scripts/kolmogorov_study.py``; relative L2 of w, t = 0.25, 0.5, ..., 2; default parameters). The
+headline figures are the registry entry's ``convergence`` (BENCHMARK below), not repeated here:
 
-* space: 512^2 vs 768^2 (both cfl 0.5) differ by 4.9e-4 over the 8 snapshots, at most 1.0e-3 (t = 2;
-  7.6e-4 at t = 0.25, while the initial transient builds the thinnest filaments). Against 1024^2 (cfl 0.5,
-  4030 CPU s): 512^2 differs by 1.0e-3 at t = 2 (1.6e-4 to 7.6e-4 before), 768^2 by 3.3e-6 at t = 2 (at most
-  1.9e-5, t = 0.25). The vorticity spectra at t = 2 (``kolmogorov_study.py spectra``,
-  results/kolmogorov_spectra/) of 512^2 and 1024^2 agree within 10 % up to k = 168, next to the 512^2
-  grid's 2/3 cut-off (k = 170). 256^2 is not
-  converged: 2e-2 at t = 0.25 growing to 0.53 at t = 2. The tail indicator of the 512^2 run peaks at
-  1.4e-3, the size of the measured error.
-* time: the default run's Richardson value |q(dt) - q(1.5 dt)|/(1.5^4 - 1) is 4.6e-6 for w (1.2e-6 for u, v;
-  the stored, conservative difference is 4.06 times that); at 256^2, cfl 0.5 vs 0.25
-  differ by 4.2e-4 at t = 2. A step 2x the default (cfl 1) blows up near t = 2 at 256^2.
-* predictability: a 1e-10 perturbation of the initial vorticity grows to 5.6e-8 by t = 2 (x560): errors
-  made early are amplified, but float64 round-off stays far below the discretisation error.
+* space: 512^2 vs 768^2 (both cfl 0.5) over the 8 snapshots and at their worst, t = 2 (7.6e-4 at t = 0.25,
+  while the initial transient builds the thinnest filaments); against 1024^2 (cfl 0.5, 4030 CPU s) at t = 2
+  for 512^2 (1.6e-4 to 7.6e-4 before) and 768^2 (at most 1.9e-5, t = 0.25). The vorticity spectra at t = 2
+  (``kolmogorov_study.py spectra``, results/kolmogorov_spectra/) of 512^2 and 1024^2 agree within 10 % up
+  to k = 168, next to the 512^2 grid's 2/3 cut-off (k = 170). 256^2 is not converged: 2e-2 at t = 0.25
+  growing to 0.53 at t = 2. The tail indicator of the 512^2 run peaks at the size of the measured error.
+* time: the default run's Richardson value |q(dt) - q(1.5 dt)|/(1.5^4 - 1) for w (1.2e-6 for u, v; the
+  stored, conservative difference is 4.06 times that); at 256^2, cfl 0.5 vs 0.25 differ by 4.2e-4 at
+  t = 2. A step 2x the default (cfl 1) blows up near t = 2 at 256^2.
+* predictability: a 1e-10 perturbation of the initial vorticity grows by the registry's
+  ``perturbation_growth_t0_to_2`` by t = 2: errors made early are amplified, but float64 round-off stays
+  far below the discretisation error.
 
 References: Cox & Matthews (2002), Kassam & Trefethen (2005) for ETDRK4; Basdevant (1983) for the
 four-FFT advection; Orszag (1971) for the 2/3 rule.
