@@ -61,8 +61,8 @@ class SBDF3Stepper:
     def _sbdf(self, hist, t_new: float):
         """One SBDF step to t_new from hist = [(t, state, N_0, N_1, ...), ...] (newest first; order = len(hist))."""
         alpha, beta = sbdf_weights([t_new] + [lv[0] for lv in hist])
-        rhs = [-sum(alpha[j + 1] * lv[1][i] for j, lv in enumerate(hist)) + sum(b * lv[2 + i] for b, lv in zip(beta, hist))
-               for i in range(len(hist[0]) - 2)]
+        rhs = [-sum(alpha[j + 1] * lv[1][i] for j, lv in enumerate(hist))
+               + sum(b * lv[2 + i] for b, lv in zip(beta, hist)) for i in range(len(hist[0]) - 2)]
         new = self.implicit(alpha[0], *rhs)
         return (t_new, new) + self.nonlinear(new)
 
