@@ -25,9 +25,11 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("name", help=f"problem: {', '.join(PROBLEMS)}")
     t.add_argument("--data", help="folder holding NAME.h5 (or the file); not needed for exact problems")
     t.add_argument("--out", required=True, help="run folder (config.json, metrics.jsonl, checkpoint.npz, prediction.png)")
-    t.add_argument("--optimizer", help="adam, adamw or soap (default: the preset's)")
+    t.add_argument("--optimizer", help="adam, adamw or soap, or phases such as adam:5000,ssbroyden:50000 "
+                   "(quasi-Newton: bfgs, ssbfgs, ssbroyden, lbfgs; default: the preset's)")
     t.add_argument("--balance", help=f"{balance_names()} (default: the preset's)")
-    t.add_argument("--preset", default="paper", choices=("paper", "quick"), help="paper recipe (default) or quick CPU demo")
+    t.add_argument("--preset", default="paper", choices=("paper", "quick", "accurate"),
+                   help="paper recipe (default), quick CPU demo, or accurate (compact float64 MLP, Adam then SSBroyden)")
     t.add_argument("--steps", type=int, help="steps per time window")
     t.add_argument("--seed", type=int, help="PRNG seed")
     t.add_argument("--batch", type=int, help="residual points per step")
@@ -35,6 +37,10 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--log-every", type=int, dest="log_every", help="steps between metrics lines")
     t.add_argument("--ckpt-every", type=int, dest="ckpt_every", help="steps between checkpoints")
     t.add_argument("--dtype", choices=("float32", "float64"))
+    t.add_argument("--resample-every", type=int, dest="resample_every",
+                   help="keep one batch of points this many steps (0: new points every step)")
+    t.add_argument("--sampling", choices=("uniform", "rad"), help="how kept points are redrawn")
+    t.add_argument("--budget", type=float, help="stop (checkpointed) after this many wall seconds; --resume continues")
     t.add_argument("--resume", action="store_true", help="continue the run in --out (its saved settings; --steps may grow)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -111,9 +117,9 @@ def main(argv=None) -> int:
         from .training import train
 
         overrides = {k: getattr(args, k) for k in ("optimizer", "balance", "steps", "seed", "batch", "windows",
-                                                   "log_every", "ckpt_every", "dtype")}
+                                                   "log_every", "ckpt_every", "dtype", "resample_every", "sampling")}
         result = train(args.name, args.out, data=args.data, preset=args.preset, resume=args.resume,
-                       progress=not args.no_progress, **overrides)
+                       progress=not args.no_progress, budget_s=args.budget, **overrides)
         print(json.dumps(result))
         return 0
     except BrokenPipeError:  # output piped into `head` and the like

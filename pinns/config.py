@@ -14,7 +14,7 @@ import jax
 
 from .nets import NetConfig
 from .problems import Problem
-from .recipes import OPTIMIZERS, SCHEDULES, balance_names, known_balances
+from .recipes import QUASI_NEWTON, SCHEDULES, balance_names, known_balances, phases_of
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"
@@ -43,17 +43,21 @@ class TrainConfig:
         preset: "paper" or "quick" (recorded; the values below are what counts).
         net: network (`pinns.nets.NetConfig`).
         separate_nets: one network per field (the inverse problem's u and a).
-        optimizer: key of `OPTIMIZERS`.
+        optimizer: key of `OPTIMIZERS`, or phases run one after the other, ``"adam:5000,ssbroyden:50000"``
+            (name:steps, names of `OPTIMIZERS` or `QUASI_NEWTON`; `steps` is then their sum and is set
+            from them). Each phase starts a fresh optimizer state (and its own schedule) from the
+            parameters the previous phase ended with; quasi-Newton phases take no learning rate.
         balance: "gradnorm" (the trainer's own, SOAP-PINN), "ntk" (NTK-trace weights, refreshed like
             grad-norm), "none", "autobalance" (`pinns.optim.auto_adam`,
             `auto_adamw`, `auto_soap` by optimizer), or a baseline of `pinns.optim.BALANCERS`
-            ("equal", "dwa", "pcgrad", "imtlg", "config", "mgda").
+            ("equal", "dwa", "pcgrad", "imtlg", "config", "mgda"), or "rba": fixed term weights and
+            residual-based attention, one weight per residual point (`pinns.optim.rba_update`).
         lr, lr_init: peak and initial learning rate of the warm-up.
         schedule: "warmup_exponential" (optax, smooth decay) or "autobalance" (staircase every
             `decay_every` steps, floor `lr_floor`).
         weight_decay: decoupled weight decay of adamw / soap.
-        b1, b2, soap_frequency: optimizer moments and SOAP preconditioner refresh (None: the
-            optimizer's default).
+        b1, b2, eps, soap_frequency: optimizer moments, Adam's epsilon and SOAP preconditioner refresh
+            (None: the optimizer's default).
         steps: steps per time window; windows: number of time windows.
         batch: residual points per step (divisible by `causal_chunks` and the device count).
         n_ic, n_bc: initial / boundary points per step (0: batch and batch // 4).
@@ -61,6 +65,14 @@ class TrainConfig:
         gradnorm_every, gradnorm_momentum: grad-norm (and NTK) weighting schedule.
         pi_init: fit PirateNet's output layer to the initial data by least squares.
         fixed_points: draw the collocation points once (AutoBalance setting) instead of every step.
+        resample_every: 0: points drawn every step (or once, `fixed_points`); K > 0: one batch of points
+            is kept for K steps and redrawn at every multiple of K (what quasi-Newton line searches and
+            RBA weights need). The batch is part of the checkpoint.
+        sampling: how a kept batch's residual points are redrawn: "uniform", or "rad" (residual-based
+            adaptive distribution, Wu et al. 2023: from 4 x batch uniform candidates, point i with
+            probability proportional to |r_i| / mean |r| + 1; the first batch is uniform).
+        hard_constraints: build the initial and zero boundary data into the network's output
+            (`pinns.constraints`); only the residual (and data) terms are trained.
         seed: PRNG seed (network init and sampling).
         log_every, ckpt_every: metrics / checkpoint cadence in steps.
         eval_points: at most this many reference points for the rel_l2 logged during training.
@@ -87,6 +99,7 @@ class TrainConfig:
     weight_decay: float = 0.01
     b1: float | None = None
     b2: float | None = None
+    eps: float | None = None
     soap_frequency: int | None = None
     steps: int = 100_000
     windows: int = 1
@@ -99,6 +112,9 @@ class TrainConfig:
     gradnorm_momentum: float = 0.9
     pi_init: bool = True
     fixed_points: bool = False
+    resample_every: int = 0
+    sampling: str = "uniform"
+    hard_constraints: bool = False
     seed: int = 0
     log_every: int = 100
     ckpt_every: int = 1000
@@ -135,6 +151,8 @@ def make_config(problem: Problem, preset: str = "paper", **overrides) -> TrainCo
     net.update(overrides.pop("net", None) or {})
     values.update({k: v for k, v in overrides.items() if v is not None})
     values.update(problem=problem.name, preset=preset, net=net)
+    if ":" in str(values.get("optimizer", "")) and overrides.get("steps") is None:
+        values["steps"] = sum(n for _, n in phases_of(TrainConfig.from_dict({**values, "net": {}})))
     cfg = TrainConfig.from_dict(values)
     validate(cfg, problem)
     return cfg
@@ -168,8 +186,9 @@ def validate(cfg: TrainConfig, problem: Problem) -> None:
         raise ValueError(f"batch {cfg.batch} is not divisible by causal_chunks {chunks}")
     if cfg.batch % n_dev:
         raise ValueError(f"batch {cfg.batch} is not divisible by the {n_dev} devices")
-    if cfg.optimizer not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {cfg.optimizer!r} (known: {', '.join(OPTIMIZERS)})")
+    phases = phases_of(cfg)
+    if sum(n for _, n in phases) != cfg.steps:
+        raise ValueError(f"steps {cfg.steps} differ from the sum of the optimizer phases {cfg.optimizer!r}")
     if cfg.balance not in known_balances():
         raise ValueError(f"unknown --balance {cfg.balance!r} (known: {balance_names()})")
     if cfg.schedule not in SCHEDULES:
@@ -178,6 +197,30 @@ def validate(cfg: TrainConfig, problem: Problem) -> None:
         raise ValueError(f"dtype must be float32 or float64, got {cfg.dtype!r}")
     if cfg.log_every < 1 or cfg.ckpt_every < 1:
         raise ValueError("log_every and ckpt_every must be positive")
+    _validate_accuracy_options(cfg, problem, phases, chunks)
+
+
+def _validate_accuracy_options(cfg: TrainConfig, problem: Problem, phases: list, chunks: int) -> None:
+    """Phases, kept batches, RAD, RBA and hard constraints (the high-accuracy path)."""
+    quasi_newton = any(name in QUASI_NEWTON for name, _ in phases)
+    kept = cfg.resample_every > 0 or cfg.fixed_points
+    if (len(phases) > 1 or cfg.resample_every or cfg.hard_constraints) and cfg.windows != 1:
+        raise ValueError("optimizer phases, resample_every and hard_constraints need windows = 1")
+    if cfg.resample_every < 0:
+        raise ValueError(f"resample_every must be >= 0, got {cfg.resample_every}")
+    if quasi_newton and cfg.balance not in ("none", "rba"):
+        raise ValueError(f"quasi-Newton phases need a fixed loss: --balance none or rba, not {cfg.balance!r}")
+    if (quasi_newton or cfg.balance == "rba") and not kept:
+        raise ValueError("quasi-Newton phases and RBA weights need the points kept between steps "
+                         "(resample_every > 0 or fixed_points)")
+    if cfg.sampling not in ("uniform", "rad"):
+        raise ValueError(f"sampling must be uniform or rad, got {cfg.sampling!r}")
+    if cfg.sampling == "rad" and (not cfg.resample_every or chunks):
+        raise ValueError("sampling rad needs resample_every > 0 and no causal chunks (causal_chunks 0)")
+    if cfg.hard_constraints:
+        from .constraints import check
+
+        check(problem, cfg.windows)
 
 
 __all__ = ["CHECKPOINT_FILE", "COMPRESSED", "compressed_schedule", "CONFIG_FILE", "METRICS_FILE", "TrainConfig", "TrainingError", "make_config", "validate"]

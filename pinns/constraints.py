@@ -82,7 +82,7 @@ def _checks(problem: Problem, key) -> tuple:
         out.append(("ic", "t=lo", z, vals[take]))
         if problem.initial_rate:
             out.append(("ic_t", "t=lo (u_t)", z, None))
-    unit = np.asarray(jax.random.uniform(key, (_CHECK_POINTS * max(len(problem.faces), 1), len(axes)), jnp.float64))
+    unit = np.asarray(jax.random.uniform(key, (_CHECK_POINTS * max(len(problem.faces), 1), len(axes))), np.float64)
     for k, (axis, side) in enumerate(problem.faces):
         pts = lo + (hi - lo) * unit[k * _CHECK_POINTS:(k + 1) * _CHECK_POINTS]
         pts[:, axes.index(axis)] = (lo if side == 0 else hi)[axes.index(axis)]

@@ -13,6 +13,7 @@ is read by attribute only (any `pinns.config.TrainConfig`), so this module impor
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 import jax.numpy as jnp
@@ -28,7 +29,8 @@ def _moments(cfg) -> dict:
 
 
 def _adam(cfg, lr) -> optax.GradientTransformation:
-    return optax.adam(lr, **_moments(cfg))
+    eps = {"eps": cfg.eps} if getattr(cfg, "eps", None) is not None else {}
+    return optax.adam(lr, **_moments(cfg), **eps)
 
 
 def _adamw(cfg, lr) -> optax.GradientTransformation:
@@ -44,6 +46,66 @@ def _soap(cfg, lr) -> optax.GradientTransformation:
 OPTIMIZERS: dict[str, Callable] = {"adam": _adam, "adamw": _adamw, "soap": _soap}
 """name -> fn(cfg, learning_rate_or_schedule) -> optax.GradientTransformation."""
 
+QUASI_NEWTON: dict[str, Callable] = {name: (lambda cfg, name=name: getattr(optim, name)())
+                                     for name in ("bfgs", "ssbfgs", "ssbroyden", "lbfgs")}
+"""name -> fn(cfg) -> optax.GradientTransformationExtraArgs: quasi-Newton methods with a strong-Wolfe line
+search (`pinns.optim.quasi_newton`; no learning rate). Their ``update`` needs ``value=, grad=, value_fn=``."""
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One optimizer phase of a run: steps [start, end) of the window, run by `optimizer`.
+
+    ``per_term`` / ``needs_losses``: see `make_optimizer`; ``quasi_newton``: the update needs the loss
+    function of the current batch (`pinns.step.make_qn_chunk`).
+    """
+
+    name: str
+    start: int
+    end: int
+    optimizer: object
+    per_term: bool = False
+    needs_losses: bool = False
+    quasi_newton: bool = False
+
+
+def phases_of(cfg) -> list:
+    """[(optimizer name, steps)] of ``cfg.optimizer``: ``"adam"`` is one phase of ``cfg.steps`` steps,
+    ``"adam:5000,ssbroyden:50000"`` two phases run one after the other. ValueError (one line) for an
+    unknown name or a malformed list."""
+    text = cfg.optimizer
+    if ":" not in text:
+        if text not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {text!r} (known: {', '.join(OPTIMIZERS)}; quasi-Newton methods "
+                             f"{', '.join(QUASI_NEWTON)} run as a phase, e.g. adam:5000,ssbroyden:50000)")
+        return [(text, cfg.steps)]
+    out = []
+    for part in text.split(","):
+        name, _, steps = part.strip().partition(":")
+        if name not in OPTIMIZERS and name not in QUASI_NEWTON:
+            raise ValueError(f"unknown optimizer {name!r} in {text!r} (known: {', '.join([*OPTIMIZERS, *QUASI_NEWTON])})")
+        if not steps.isdigit() or int(steps) < 1:
+            raise ValueError(f"optimizer phases are name:steps with steps >= 1, got {part.strip()!r}")
+        out.append((name, int(steps)))
+    return out
+
+
+def make_phases(cfg, n_terms: int) -> list:
+    """The `Phase` list of a configuration (one phase unless ``cfg.optimizer`` lists several)."""
+    import dataclasses
+
+    phases, start = [], 0
+    listed = phases_of(cfg)
+    for name, steps in listed:
+        if name in QUASI_NEWTON:
+            phases.append(Phase(name, start, start + steps, QUASI_NEWTON[name](cfg), quasi_newton=True))
+        else:
+            one = cfg if len(listed) == 1 else dataclasses.replace(cfg, optimizer=name)
+            opt, per_term, needs_losses = make_optimizer(one, n_terms)
+            phases.append(Phase(name, start, start + steps, opt, per_term, needs_losses))
+        start += steps
+    return phases
+
 
 
 def _from_optim(name: str, what: str):
@@ -54,9 +116,10 @@ def _from_optim(name: str, what: str):
     return fn
 
 
-TRAINER_BALANCES = ("gradnorm", "ntk", "none")
+TRAINER_BALANCES = ("gradnorm", "ntk", "none", "rba")
 """Balancing done by the trainer itself: one gradient per step; "gradnorm" and "ntk" weights are
-refreshed between step chunks every ``gradnorm_every`` steps (`pinns.optim.refresh_weights`)."""
+refreshed between step chunks every ``gradnorm_every`` steps (`pinns.optim.refresh_weights`); "rba"
+keeps the term weights and weights each residual point (`pinns.optim.rba_update`, every step)."""
 
 BALANCES = (*TRAINER_BALANCES, "autobalance")
 """Balancing names handled here; any other is looked up in `pinns.optim.BALANCERS` (pcgrad, dwa, ...)."""
@@ -128,7 +191,8 @@ def make_optimizer(cfg, n_terms: int):
     return optim.BALANCERS[cfg.balance](make_opt, n_terms), True, cfg.balance == "dwa"
 
 
-BALANCE_LABELS = {"config": "config (ConFIG: conflict-free gradient direction)"}
+BALANCE_LABELS = {"config": "config (ConFIG: conflict-free gradient direction)",
+                  "rba": "rba (residual-based attention per point)"}
 """How a --balance name is shown where it is not self-explanatory."""
 
 
@@ -142,5 +206,6 @@ def balance_names() -> str:
     return ", ".join(BALANCE_LABELS.get(name, name) for name in known_balances())
 
 
-__all__ = ["BALANCE_LABELS", "BALANCES", "known_balances", "OPTIMIZERS", "SCHEDULES", "TRAINER_BALANCES", "balance_names", "make_optimizer",
+__all__ = ["BALANCE_LABELS", "BALANCES", "known_balances", "OPTIMIZERS", "Phase", "QUASI_NEWTON", "make_phases",
+           "phases_of", "SCHEDULES", "TRAINER_BALANCES", "balance_names", "make_optimizer",
            "make_schedule"]

@@ -64,6 +64,12 @@ def dataset_sha256(problem: Problem) -> str:
     return digest.hexdigest()
 
 
+def _finite_or_none(x):
+    """float(x), or None where it is not finite (JSON has no NaN)."""
+    x = float(x)
+    return x if np.isfinite(x) else None
+
+
 @dataclass
 class RunState:
     """Host-side state of a run: global step, current window, the step carry, finished windows."""
@@ -103,7 +109,16 @@ class Run:
     def fresh_state(self) -> RunState:
         tr = self.trainer
         theta = tr.init_params(jax.random.fold_in(self.base_key, 0))
-        return RunState(0, 0, self._place(tr.init_carry(theta)), tr.initial_values, [])
+        carry = tr.init_carry(theta)
+        if self.cfg.resample_every:
+            carry = self._resample(carry, 0, 0, tr.initial_values)
+        return RunState(0, 0, self._place(carry), tr.initial_values, [])
+
+    def _resample(self, carry, step: int, window: int, ic_values, phase: int = 0) -> dict:
+        tr = self.trainer
+        ta, tb = tr.window_bounds[window]
+        ic = ic_values if ic_values is not None else jnp.zeros(0)
+        return tr.resample(carry, jnp.int32(step), jax.random.fold_in(self.base_key, 1), ta, tb, ic, phase)
 
     def _place(self, tree):
         return jax.device_put(tree, self.trainer.replicated)
@@ -119,6 +134,9 @@ class Run:
             raise ckpt.CheckpointError(f"checkpoint {path} is for {meta.get('problem')!r}, not {self.problem.name!r}")
         fresh = self.fresh_state()
         n_done = int(meta["window"])
+        phase = self.trainer.phase_at(int(meta["step"]) - n_done * self.cfg.steps)
+        if phase:  # the optimizer state of the phase the checkpoint was written in
+            fresh.carry["opt"] = self.trainer.phases[phase].optimizer.init(fresh.carry["theta"])
         template = {"carry": fresh.carry, "ic": fresh.ic_values if fresh.ic_values is not None else jnp.zeros(0),
                     "done": [fresh.carry["theta"]] * n_done}
         tree, meta = ckpt.load(path, template)
@@ -147,8 +165,16 @@ class Run:
                   **{t: float(v) for t, v in zip(tr.terms, last["terms"])},
                   "weights": {t: float(v) for t, v in zip(tr.terms, last["weights"])},
                   "causal_min_weight": float(last["causal_min"]), "lr": float(tr.schedule(local - 1)),
-                  "alignment_intra": float(intra) if self.cfg.log_alignment else None, "alignment_inter": float(last["inter_alignment"]),
+                  "alignment_intra": float(intra) if self.cfg.log_alignment else None, "alignment_inter": _finite_or_none(last["inter_alignment"]),
                   "rel_l2": err["rel_l2"], "mse": err["mse"], "wall_s": round(wall, 3), "steps_per_s": round(rate, 2)}
+        if len(tr.phases) > 1:
+            record["phase"] = tr.phases[tr.phase_at(local - 1)].name
+        if "linesearch_evals" in out:
+            record["linesearch_evals"] = int(np.asarray(out["linesearch_evals"])[-1])
+            qn = getattr(state.carry["opt"][0], "n_updates", None)
+            if qn is not None:
+                record.update(qn_updates=int(qn), qn_skipped=int(state.carry["opt"][0].n_skipped),
+                              qn_resets=int(state.carry["opt"][0].n_resets))
         append_record(self.dir, record)
         return record
 
@@ -165,8 +191,11 @@ class Run:
         return RunState(state.step, state.window + 1, self._place(tr.init_carry(theta)), ic, state.done + [theta])
 
     def train(self, state: RunState, progress: bool = True, on_record: Callable | None = None,
-              until: int | None = None) -> RunState:
+              until: int | None = None, budget_s: float | None = None) -> RunState:
         """Run from `state` to `cfg.steps * cfg.windows` steps (or `until`); returns the final state.
+
+        `budget_s`: stop (checkpointed) after the first chunk that ends this many wall seconds after the
+        call; the run continues with ``resume``.
 
         Raises:
             TrainingError: a non-finite loss (the last good checkpoint is kept).
@@ -179,8 +208,9 @@ class Run:
                    dynamic_ncols=True, desc=self.problem.name)
         wall0 = time.perf_counter() - self._previous_wall()
         until = min(until or self.total_steps, self.total_steps)
+        started = time.perf_counter()
         try:
-            while state.step < until:
+            while state.step < until and (budget_s is None or time.perf_counter() - started < budget_s):
                 if state.step >= (state.window + 1) * cfg.steps:
                     state = self.next_window(state)
                     self.save(state)
@@ -191,6 +221,10 @@ class Run:
                 end = min(window_end, (state.step // cfg.log_every + 1) * cfg.log_every, until)
                 if tr.gradnorm:
                     end = min(end, window_start + (local // cfg.gradnorm_every + 1) * cfg.gradnorm_every)
+                phase = tr.phase_at(local)
+                end = min(end, window_start + tr.phases[phase].end)
+                if cfg.resample_every:
+                    end = min(end, window_start + (local // cfg.resample_every + 1) * cfg.resample_every)
                 n = end - state.step
                 ta, tb = tr.window_bounds[state.window]
                 ic = state.ic_values if state.ic_values is not None else jnp.zeros(0)
@@ -199,7 +233,12 @@ class Run:
                 carry = state.carry
                 if tr.gradnorm and local % cfg.gradnorm_every == 0:
                     carry = tr.refresh_weights(carry, jnp.int32(state.step), key, ta, tb, ic)
-                carry, out = tr.chunk_fn(n)(carry, jnp.int32(state.step), key, ta, tb, ic)
+                if cfg.resample_every and local % cfg.resample_every == 0 and local > 0:
+                    carry = self._resample(carry, state.step, state.window, state.ic_values, phase)
+                carry, out = tr.chunk_fn(n, phase)(carry, jnp.int32(state.step), key, ta, tb, ic)
+                if end - window_start == tr.phases[phase].end and phase + 1 < len(tr.phases):
+                    # the next phase starts from these parameters with a fresh optimizer state
+                    carry = {**carry, "opt": tr.phases[phase + 1].optimizer.init(carry["theta"])}
                 losses = np.asarray(out["loss"])
                 rate = n / max(time.perf_counter() - t_chunk, 1e-9)
                 if not np.all(np.isfinite(losses)):

@@ -2,8 +2,14 @@
 
 The step is a pure function ``step(carry, step, base_key, ta, tb, ic_values) -> (carry, out)``:
 
-* ``carry``: ``{"theta", "opt", "weights", "prev_grad"}`` (`Trainer.init_carry`);
+* ``carry``: ``{"theta", "opt", "weights", "prev_grad"}`` (`Trainer.init_carry`), plus ``"batch"``
+  (the kept points, `resample_every`) and ``"rba"`` (per-point weights, ``balance="rba"``);
 * ``out``: the per-step metrics ``{"loss", "terms", "weights", "inter_alignment", "causal_min"}``.
+
+A quasi-Newton phase runs `make_qn_chunk` instead: its line search evaluates the loss of the kept
+batch (``value_fn``), so the points stay fixed within the chunk; with RBA the weights change after
+every step, so value and gradient are evaluated afresh each step instead of taken from the line
+search's cache, and the (s, y) pair spans two slightly different losses (as in vRBA, Toscano et al. 2025).
 
 Two gradient paths: one gradient of the weighted loss (the trainer's own balancing: "gradnorm",
 "ntk", "none"), or per-term gradients for optimizers whose ``update`` takes a list of them
@@ -24,35 +30,84 @@ import optax
 from . import optim
 
 
-def make_step(tr) -> Callable:
-    """The step function of trainer `tr` (not jitted: `make_chunk` scans it)."""
+def make_step(tr, phase=None) -> Callable:
+    """The step function of trainer `tr` in a first-order `phase` (default: the first; not jitted:
+    `make_chunk` scans it)."""
+    phase = phase or tr.phases[0]
+    optimizer, per_term, needs_losses = phase.optimizer, phase.per_term, phase.needs_losses
 
     def step_fn(carry, step, base_key, ta, tb, ic_values):
-        batch = tr._batch(step, base_key, ta, tb, ic_values)
-        theta, weights = carry["theta"], carry["weights"]
-        if tr.per_term:
-            jac, losses, aux = tr.term_grads(theta, batch, ta)
+        batch = carry["batch"] if "batch" in carry else tr._batch(step, base_key, ta, tb, ic_values)
+        theta, weights, rba = carry["theta"], carry["weights"], carry.get("rba")
+        if per_term:
+            jac, losses, aux = tr.term_grads(theta, batch, ta, rba)
             grads = [jax.tree_util.tree_map(lambda g, i=i: weights[i] * g[i], jac) for i in range(tr.n_terms)]
-            extra = {"losses": losses} if tr.needs_losses else {}
-            updates, opt = tr.optimizer.update(grads, carry["opt"], theta, **extra)
+            extra = {"losses": losses} if needs_losses else {}
+            updates, opt = optimizer.update(grads, carry["opt"], theta, **extra)
             grad = jax.tree_util.tree_map(lambda *g: sum(g), *grads)
             loss = jnp.sum(weights * losses)
         else:
             (loss, (losses, aux)), grad = jax.value_and_grad(tr.weighted_loss, has_aux=True)(
-                theta, batch, ta, weights)
-            updates, opt = tr.optimizer.update(grad, carry["opt"], theta)
+                theta, batch, ta, weights, rba)
+            updates, opt = optimizer.update(grad, carry["opt"], theta)
         theta = optax.apply_updates(theta, updates)
         inter = optim.alignment_score([carry["prev_grad"], grad])
         out = {"loss": loss, "terms": losses, "weights": weights, "inter_alignment": inter,
                "causal_min": aux.get("causal_min", jnp.ones((), tr.dtype))}
-        return {"theta": theta, "opt": opt, "weights": weights, "prev_grad": grad}, out
+        new = {**carry, "theta": theta, "opt": opt, "weights": weights, "prev_grad": grad}
+        if rba is not None:
+            new["rba"] = optim.rba_update(rba, aux["residual"])
+        return new, out
 
     return step_fn
 
 
-def make_chunk(tr, n: int) -> Callable:
+def make_qn_chunk(tr, n: int, phase) -> Callable:
+    """jit: (carry, start, base_key, ta, tb, ic_values) -> (carry, metrics) of `n` quasi-Newton steps.
+
+    The batch is the kept one (``carry["batch"]``, or the fixed points); ``out["loss"]`` holds every
+    step's loss, the other metrics are those after the last step, and ``out["linesearch_evals"]``
+    counts the line search's function evaluations.
+    """
+    qn = phase.optimizer
+
+    def run(carry, start, base_key, ta, tb, ic_values):
+        batch = carry["batch"] if "batch" in carry else tr._batch(start, base_key, ta, tb, ic_values)
+        weights = carry["weights"]
+
+        def body(c, _):
+            theta, opt, rba = c
+            f = lambda th: tr.weighted_loss(th, batch, ta, weights, rba)[0]  # noqa: E731  (this batch's loss)
+            if rba is None:
+                value, grad = optax.value_and_grad_from_state(f)(theta, state=opt)
+            else:
+                (value, (_, aux)), grad = jax.value_and_grad(tr.weighted_loss, has_aux=True)(
+                    theta, batch, ta, weights, rba)
+            updates, opt = qn.update(grad, opt, theta, value=value, grad=grad, value_fn=f)
+            if rba is not None:
+                rba = optim.rba_update(rba, aux["residual"])
+            evals = optax.tree_utils.tree_get(opt, "num_linesearch_steps", 0)
+            return (optax.apply_updates(theta, updates), opt, rba), (value, evals)
+
+        (theta, opt, rba), (values, evals) = jax.lax.scan(body, (carry["theta"], carry["opt"], carry.get("rba")),
+                                                          None, length=n)
+        losses, aux = tr.term_losses(theta, batch, ta, rba)
+        new = {**carry, "theta": theta, "opt": opt}
+        if rba is not None:
+            new["rba"] = rba
+        out = {"loss": values, "terms": jnp.broadcast_to(losses, (n, tr.n_terms)),
+               "weights": jnp.broadcast_to(weights, (n, tr.n_terms)),
+               "inter_alignment": jnp.full((n,), jnp.nan, tr.dtype),
+               "causal_min": jnp.broadcast_to(aux.get("causal_min", jnp.ones((), tr.dtype)), (n,)),
+               "linesearch_evals": jnp.broadcast_to(jnp.sum(evals), (n,))}
+        return new, out
+
+    return jax.jit(run)
+
+
+def make_chunk(tr, n: int, phase=None) -> Callable:
     """jit: (carry, start, base_key, ta, tb, ic_values) -> (carry, per-step metrics stacked) of `n` steps."""
-    step_fn = make_step(tr)
+    step_fn = make_step(tr, phase)
 
     def run(carry, start, base_key, ta, tb, ic_values):
         steps = start + jnp.arange(n, dtype=jnp.int32)
@@ -72,4 +127,4 @@ def make_refresh(tr) -> Callable:
     return jax.jit(refresh)
 
 
-__all__ = ["make_chunk", "make_refresh", "make_step"]
+__all__ = ["make_chunk", "make_qn_chunk", "make_refresh", "make_step"]

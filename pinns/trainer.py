@@ -33,8 +33,9 @@ from . import step as steps
 from .config import TrainConfig, validate
 from .nets import embedding, make_net, pirate_features, set_output_layer, stack_nets
 from .problems import Problem
+from .constraints import constrained_model, constrained_terms
 from .problems._base import d as partial_d
-from .recipes import TRAINER_BALANCES, make_optimizer, make_schedule
+from .recipes import TRAINER_BALANCES, make_phases, make_schedule
 
 NTK_MAX_POINTS = 2048
 """At most this many points per loss block enter the NTK traces (per-example gradients: points x parameters)."""
@@ -62,7 +63,8 @@ class Trainer:
         self.dtype = jnp.float64 if cfg.dtype == "float64" else jnp.float32
         if cfg.dtype == "float64" and not jax.config.jax_enable_x64:
             raise ValueError("dtype float64 needs jax_enable_x64 (the CLI sets it)")
-        self.terms = problem.terms
+        self.hard = cfg.hard_constraints
+        self.terms = constrained_terms(problem) if self.hard else problem.terms
         self.n_terms = len(self.terms)
         self.base_weights = jnp.asarray([problem.loss_weights.get(t, 1.0) for t in self.terms], self.dtype)
         self.axes = problem.axes
@@ -96,9 +98,13 @@ class Trainer:
         if problem.data is not None:
             pts, vals, idx = problem.data
             self.data = (jnp.asarray(pts, self.dtype), jnp.asarray(vals, self.dtype), jnp.asarray(idx))
-        self.faces = [(self.axes.index(a), side) for a, side in problem.faces]
+        self.faces = [] if self.hard else [(self.axes.index(a), side) for a, side in problem.faces]
+        self.sample_ic = self.ic_points is not None and not self.hard
 
-        self.optimizer, self.per_term, self.needs_losses = make_optimizer(cfg, self.n_terms)
+        self.phases = make_phases(cfg, self.n_terms)
+        first = self.phases[0]
+        self.optimizer, self.per_term, self.needs_losses = first.optimizer, first.per_term, first.needs_losses
+        self.rba = cfg.balance == "rba"
         self.schedule = make_schedule(cfg)
         self.gradnorm = cfg.balance in TRAINER_BALANCES[:2] and not self.per_term  # weights refreshed between chunks
 
@@ -108,6 +114,7 @@ class Trainer:
         self.sharded = NamedSharding(self.mesh, P("data"))
         self._chunk_fns = {}
         self._refresh_fn = None
+        self._resample_fns = {}
         self._predict_fn = None
 
     # ---------------------------------------------------------------- model
@@ -121,7 +128,7 @@ class Trainer:
                 z = z.at[t_axis].add(-t_origin)
             return self.net.apply(theta, self._embed_static(z))
 
-        return u
+        return constrained_model(self.problem, u) if self.hard else u
 
     def residual(self, u, z):
         r = self.problem.residual(u, self.problem.params, z)
@@ -143,7 +150,7 @@ class Trainer:
         All randomness comes from one `jax.random.uniform` draw (one threefry: quick to compile).
         """
         cfg, d = self.cfg, len(self.axes)
-        n0 = 0 if self.ic_points is None else self.ic_points.shape[0]
+        n0 = self.ic_points.shape[0] if self.sample_ic else 0
         sizes = [cfg.batch * d, self.n_ic if self.n_ic < n0 else 0, self.n_bc * (d + 1) if self.faces else 0]
         draw = jax.random.uniform(key, (sum(sizes),), self.dtype)
         parts = np.cumsum([0] + sizes)
@@ -153,7 +160,7 @@ class Trainer:
             chunk = jnp.repeat(jnp.arange(self.chunks), cfg.batch // self.chunks)
             res = res.at[:, self.t_axis].set(ta + (tb - ta) * (chunk + frac) / self.chunks)
         batch = {"res": jax.lax.with_sharding_constraint(res, self.sharded)}
-        if self.ic_points is not None:
+        if self.sample_ic:
             if sizes[1] == 0:
                 pts, vals = self.ic_points, ic_values
             else:
@@ -192,11 +199,18 @@ class Trainer:
             blocks.append((lambda u, p: (u(p[0])[p[2]] - p[1])[None], self.data, False))
         return blocks
 
-    def term_losses(self, theta, batch, ta):
-        """(losses (n_terms,), aux) of the loss terms in `self.terms` order (mean squares of `loss_blocks`)."""
+    def term_losses(self, theta, batch, ta, rba=None):
+        """(losses (n_terms,), aux) of the loss terms in `self.terms` order (mean squares of `loss_blocks`).
+
+        `rba`: (B,) per-point weights of the residual points (RBA); then ``aux["residual"]`` holds the
+        unweighted residuals (B, n_eq) without gradient.
+        """
         u = self.model(theta, ta)
         errs = [(jax.vmap(lambda p, f=f: f(u, p))(pts), split) for f, pts, split in self.loss_blocks(batch)]
         r, aux = errs[0][0], {}  # (B, n_eq)
+        if rba is not None:
+            aux["residual"] = jax.lax.stop_gradient(r)
+            r = rba[:, None] * r
         if self.chunks:
             per_chunk = jnp.mean(r.reshape(self.chunks, -1, r.shape[-1]) ** 2, axis=1)  # (M, n_eq)
             w = causal_weights(jnp.sum(per_chunk, axis=1), self.cfg.causal_eps)
@@ -223,14 +237,15 @@ class Trainer:
             out.append(trace if split else trace[None])
         return jnp.concatenate(out)
 
-    def weighted_loss(self, theta, batch, ta, weights):
-        losses, aux = self.term_losses(theta, batch, ta)
+    def weighted_loss(self, theta, batch, ta, weights, rba=None):
+        losses, aux = self.term_losses(theta, batch, ta, rba)
         return jnp.sum(weights * losses), (losses, aux)
 
-    def term_grads(self, theta, batch, ta):
+    def term_grads(self, theta, batch, ta, rba=None):
         """Per-term gradients (one `jax.jacrev` pass): (pytree with leading axis n_terms, losses, aux)."""
-
-        return optim.term_jacobian(self.term_losses, theta, batch, ta, has_aux=True)
+        if rba is None:
+            return optim.term_jacobian(self.term_losses, theta, batch, ta, has_aux=True)
+        return optim.term_jacobian(self.term_losses, theta, batch, ta, rba, has_aux=True)
 
     def gradnorm_update(self, theta, batch, ta, weights):
         """Running-average weights m w + (1 - m) w_new on this batch.
@@ -252,14 +267,17 @@ class Trainer:
 
     def init_carry(self, theta) -> dict:
         """Carry of the step loop for a fresh window starting from `theta`."""
-        return {"theta": theta, "opt": self.optimizer.init(theta), "weights": self.base_weights,
-                "prev_grad": jax.tree_util.tree_map(jnp.zeros_like, theta)}
+        carry = {"theta": theta, "opt": self.optimizer.init(theta), "weights": self.base_weights,
+                 "prev_grad": jax.tree_util.tree_map(jnp.zeros_like, theta)}
+        if self.rba:
+            carry["rba"] = jnp.ones(self.cfg.batch, self.dtype)
+        return carry
 
     def init_params(self, key):
         init = jax.jit(lambda k: jax.tree_util.tree_map(lambda x: jnp.asarray(x, self.dtype), self.net.init(k)))
         theta = init(key)
         if self.cfg.pi_init and self.cfg.net.arch == "pirate" and not self.cfg.separate_nets \
-                and self.problem.initial is not None:
+                and self.problem.initial is not None and not self.hard:
             theta = self._pi_init(theta, jax.random.fold_in(key, 1))
         return theta
 
@@ -289,11 +307,51 @@ class Trainer:
         key = jax.random.fold_in(base_key, 0 if self.cfg.fixed_points else step)
         return self.sample(key, ta, tb, ic_values)
 
-    def chunk_fn(self, n: int):
-        """jit: (carry, start, base_key, ta, tb, ic_values) -> (carry, per-step metrics) of `n` steps."""
-        if n not in self._chunk_fns:
-            self._chunk_fns[n] = steps.make_chunk(self, n)
-        return self._chunk_fns[n]
+    def chunk_fn(self, n: int, phase: int = 0):
+        """jit: (carry, start, base_key, ta, tb, ic_values) -> (carry, per-step metrics) of `n` steps of `phase`."""
+        if (n, phase) not in self._chunk_fns:
+            make = steps.make_qn_chunk if self.phases[phase].quasi_newton else steps.make_chunk
+            self._chunk_fns[n, phase] = make(self, n, self.phases[phase])
+        return self._chunk_fns[n, phase]
+
+    def phase_at(self, local_step: int) -> int:
+        """Index of the phase that runs step `local_step` of a window (the last phase once all are done)."""
+        return next((i for i, ph in enumerate(self.phases) if local_step < ph.end), len(self.phases) - 1)
+
+    def draw_points(self, theta, k, base_key, ta, tb, ic_values) -> dict:
+        """Batch number `k` of a run that keeps its points (`resample_every`): `sample` of its own key, the
+        residual points redrawn by RAD from the network `theta` for k > 0 when ``sampling == "rad"``."""
+        key = jax.random.fold_in(jax.random.fold_in(base_key, 3), k)
+        batch = self.sample(key, ta, tb, ic_values)
+        if self.cfg.sampling != "rad":
+            return batch
+        n, d = self.cfg.batch, len(self.axes)
+        cand = self._box(jax.random.uniform(jax.random.fold_in(key, 1), (4 * n, d), self.dtype), ta, tb)
+        u = self.model(theta, ta)
+        r = jnp.linalg.norm(jax.vmap(lambda z: self.residual(u, z))(cand), axis=1)
+        p = jnp.where(k > 0, r / jnp.mean(r) + 1.0, 1.0)
+        idx = jax.random.choice(jax.random.fold_in(key, 2), 4 * n, (n,), replace=False, p=p / jnp.sum(p))
+        res = jnp.where(k > 0, cand[idx], batch["res"])
+        return {**batch, "res": jax.lax.with_sharding_constraint(res, self.sharded)}
+
+    def resample(self, carry, step, base_key, ta, tb, ic_values, phase: int = 0) -> dict:
+        """(jit) `carry` with the batch of `step` (a multiple of `resample_every`) drawn, the RBA weights
+        back at 1 (a weight belongs to a point) and, in a quasi-Newton phase, no (s, y) pair formed across
+        the two batches (`pinns.optim.restart_pairs`: the inverse Hessian is kept)."""
+        if phase not in self._resample_fns:
+            qn = self.phases[phase].quasi_newton
+
+            def fn(carry, step, base_key, ta, tb, ic_values):
+                k = step // self.cfg.resample_every
+                out = {**carry, "batch": self.draw_points(carry["theta"], k, base_key, ta, tb, ic_values)}
+                if self.rba:
+                    out["rba"] = jnp.ones(self.cfg.batch, self.dtype)
+                if qn:
+                    out["opt"] = optim.restart_pairs(carry["opt"])
+                return out
+
+            self._resample_fns[phase] = jax.jit(fn)
+        return self._resample_fns[phase](carry, step, base_key, ta, tb, ic_values)
 
     def refresh_weights(self, carry, step, base_key, ta, tb, ic_values):
         """Grad-norm update of ``carry["weights"]`` on the batch of `step` (jit; run before that step)."""

@@ -30,7 +30,9 @@ def check_settings(out_dir, **want) -> None:
     """
     folder = pathlib.Path(out_dir)
     cfg = json.loads((folder / CONFIG_FILE).read_text())
-    diff = {k: (cfg.get(k), v) for k, v in want.items() if v is not None and cfg.get(k) != v}
+    defaults = TrainConfig().to_dict()  # a setting added after the run was made has its default there
+    diff = {k: (cfg.get(k, defaults.get(k)), v) for k, v in want.items()
+            if v is not None and cfg.get(k, defaults.get(k)) != v}
     if diff:
         detail = ", ".join(f"{k} {a!r} != {b!r}" for k, (a, b) in diff.items())
         raise ValueError(f"{folder} holds a run with other settings ({detail}); use another --out")
@@ -47,7 +49,7 @@ def _auto_resume(name: str, out: pathlib.Path, data, preset: str, overrides: dic
 
 
 def train(name: str, out_dir, data=None, preset: str = "paper", resume: bool | str = False, progress: bool = True,
-          devices=None, **overrides) -> dict:
+          devices=None, budget_s: float | None = None, **overrides) -> dict:
     """Train problem `name` into run folder `out_dir`; returns the final evaluation (see `pinns.eval`).
 
     Args:
@@ -58,6 +60,8 @@ def train(name: str, out_dir, data=None, preset: str = "paper", resume: bool | s
         resume: True: continue the checkpoint in `out_dir` with its saved configuration (`steps` may
             be raised through `overrides`). "auto": continue it when it exists and holds a run of these
             settings (else ValueError), train afresh when there is none; a finished run is evaluated again.
+        budget_s: wall-clock seconds for this call: training stops (checkpointed) after the chunk that
+            crosses it and the evaluation is returned; ``resume`` continues it (None: no limit).
         **overrides: TrainConfig fields (optimizer, balance, steps, seed, batch, ...).
     """
     out = pathlib.Path(out_dir)
@@ -102,7 +106,7 @@ def train(name: str, out_dir, data=None, preset: str = "paper", resume: bool | s
         (out / METRICS_FILE).unlink(missing_ok=True)
         state = run.fresh_state()
     (out / CONFIG_FILE).write_text(json.dumps(cfg.to_dict(), indent=1) + "\n")
-    state = run.train(state, progress=progress)
+    state = run.train(state, progress=progress, budget_s=budget_s)
     result = evaluate_run(run, state)
     plot_run(run, state, out / "prediction.png")
     return result

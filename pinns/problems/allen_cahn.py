@@ -3,7 +3,7 @@
 from refsolvers.pde.allen_cahn import initial
 
 from ._base import initial_1d, d, from_benchmark, taylor
-from ._presets import soap_paper, soap_quick
+from ._presets import accurate, soap_paper, soap_quick
 
 T, X = 0, 1
 
@@ -16,4 +16,5 @@ def residual(u, p, z):
 
 def build(data):
     return from_benchmark("allen_cahn", data, residual, ("u",), initial_fn=initial_1d(initial),
-                          presets={"paper": soap_paper(steps=300_000, decay_steps=5000), "quick": soap_quick()})
+                          presets={"paper": soap_paper(steps=300_000, decay_steps=5000), "quick": soap_quick(),
+                                   "accurate": accurate()})

@@ -7,7 +7,7 @@ q = (k^2 - 2 (a pi)^2) sin(a pi x) sin(a pi y); exact u = sin(a pi x) sin(a pi y
 import jax.numpy as jnp
 
 from ._base import Problem, grid_reference, laplacian
-from ._presets import autobalance_paper, autobalance_quick
+from ._presets import accurate, autobalance_paper, autobalance_quick
 
 Y, X = 0, 1
 DOMAIN = {"y": (-1.0, 1.0), "x": (-1.0, 1.0)}
@@ -33,4 +33,5 @@ def build(data=None):
         name="helmholtz", axes=axes, fields=("u",), domain=DOMAIN, residual=residual, params=PARAMS,
         reference=grid_reference(axes, DOMAIN, 300, lambda pts: {"u": exact_u(pts)}),
         metric_fields=("u",), loss_weights={"res": 1.0, "bc": 1.0}, source="exact",
-        presets={"paper": autobalance_paper(lr_floor=1e-5, n_bc=400), "quick": autobalance_quick(lr_floor=1e-5, n_bc=400)})
+        presets={"paper": autobalance_paper(lr_floor=1e-5, n_bc=400), "quick": autobalance_quick(lr_floor=1e-5, n_bc=400),
+                 "accurate": accurate()})

@@ -3,7 +3,7 @@
 from refsolvers.pde.korteweg_de_vries import initial
 
 from ._base import initial_1d, d, from_benchmark, taylor
-from ._presets import soap_paper, soap_quick
+from ._presets import accurate, soap_paper, soap_quick
 
 T, X = 0, 1
 
@@ -15,4 +15,5 @@ def residual(u, p, z):
 
 
 def build(data):
-    return from_benchmark("kdv", data, residual, ("u",), initial_fn=initial_1d(initial), presets={"paper": soap_paper(), "quick": soap_quick()})
+    return from_benchmark("kdv", data, residual, ("u",), initial_fn=initial_1d(initial), presets={"paper": soap_paper(), "quick": soap_quick(),
+                                   "accurate": accurate()})

@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._base import Problem, d, grid_reference, taylor
-from ._presets import autobalance_paper, autobalance_quick
+from ._presets import accurate, autobalance_paper, autobalance_quick
 
 T, X = 0, 1
 DOMAIN = {"t": (0.0, 1.0), "x": (-np.pi, np.pi)}
@@ -47,4 +47,5 @@ def build(data=None):
         initial_fn=initial_u, dirichlet=lambda z: exact_u(z)[None], bc_faces=(("t", 0), ("x", 0), ("x", 1)),
         reference=grid_reference(axes, DOMAIN, 300, lambda pts: {"u": exact_u(pts)}),
         metric_fields=("u",), loss_weights={"res": 5.0, "bc": 1.0}, source="exact",
-        presets={"paper": autobalance_paper(), "quick": autobalance_quick()})
+        presets={"paper": autobalance_paper(), "quick": autobalance_quick(),
+                 "accurate": accurate()})

@@ -3,7 +3,7 @@
 from refsolvers.pde.wave import initial
 
 from ._base import initial_1d, from_benchmark, taylor
-from ._presets import soap_paper, soap_quick
+from ._presets import accurate, soap_paper, soap_quick
 
 T, X = 0, 1
 
@@ -15,4 +15,5 @@ def residual(u, p, z):
 
 def build(data=None):
     return from_benchmark("wave", data, residual, ("u",), initial_fn=initial_1d(initial), initial_rate=True,
-                          presets={"paper": soap_paper(rff_scale=10.0), "quick": soap_quick(rff_scale=10.0)})
+                          presets={"paper": soap_paper(rff_scale=10.0), "quick": soap_quick(rff_scale=10.0),
+                                   "accurate": accurate()})
