@@ -100,7 +100,7 @@ def make_phases(cfg, n_terms: int) -> list:
         if name in QUASI_NEWTON:
             phases.append(Phase(name, start, start + steps, QUASI_NEWTON[name](cfg), quasi_newton=True))
         else:
-            one = cfg if len(listed) == 1 else dataclasses.replace(cfg, optimizer=name)
+            one = cfg if cfg.optimizer == name else dataclasses.replace(cfg, optimizer=name)
             opt, per_term, needs_losses = make_optimizer(one, n_terms)
             phases.append(Phase(name, start, start + steps, opt, per_term, needs_losses))
         start += steps
