@@ -321,7 +321,7 @@ class Trainer:
     def draw_points(self, theta, k, base_key, ta, tb, ic_values) -> dict:
         """Batch number `k` of a run that keeps its points (`resample_every`): `sample` of its own key, the
         residual points redrawn by RAD from the network `theta` for k > 0 when ``sampling == "rad"``."""
-        key = jax.random.fold_in(jax.random.fold_in(base_key, 3), k)
+        key = jax.random.fold_in(base_key, k)  # batch k of a run that draws every step would be fold_in(base_key, step)
         batch = self.sample(key, ta, tb, ic_values)
         if self.cfg.sampling != "rad":
             return batch
