@@ -54,6 +54,8 @@ class TrainConfig:
         weight_decay: decoupled weight decay of adamw / soap.
         b1, b2, soap_frequency: optimizer moments and SOAP preconditioner refresh (None: the
             optimizer's default).
+        eps, eps_root: Adam's m / (sqrt(v + eps_root) + eps) (None: optax's 1e-8 and 0; the
+            AutoBalance paper's Algorithm 1 prints eps inside the root: eps=0, eps_root=1e-8).
         steps: steps per time window; windows: number of time windows.
         batch: residual points per step (divisible by `causal_chunks` and the device count).
         n_ic, n_bc: initial / boundary points per step (0: batch and batch // 4).
@@ -61,6 +63,8 @@ class TrainConfig:
         gradnorm_every, gradnorm_momentum: grad-norm (and NTK) weighting schedule.
         pi_init: fit PirateNet's output layer to the initial data by least squares.
         fixed_points: draw the collocation points once (AutoBalance setting) instead of every step.
+        resample_every: with fixed_points off, draw new points every this many steps (0 or 1: every
+            step); the draw of steps [k n, (k + 1) n) is keyed by (seed, k): deterministic, resumable.
         seed: PRNG seed (network init and sampling).
         log_every, ckpt_every: metrics / checkpoint cadence in steps.
         eval_points: at most this many reference points for the rel_l2 logged during training.
@@ -88,6 +92,8 @@ class TrainConfig:
     b1: float | None = None
     b2: float | None = None
     soap_frequency: int | None = None
+    eps: float | None = None
+    eps_root: float | None = None
     steps: int = 100_000
     windows: int = 1
     batch: int = 8192
@@ -99,6 +105,7 @@ class TrainConfig:
     gradnorm_momentum: float = 0.9
     pi_init: bool = True
     fixed_points: bool = False
+    resample_every: int = 0
     seed: int = 0
     log_every: int = 100
     ckpt_every: int = 1000

@@ -31,8 +31,8 @@ def make_step(tr) -> Callable:
         batch = tr._batch(step, base_key, ta, tb, ic_values)
         theta, weights = carry["theta"], carry["weights"]
         if tr.per_term:
-            jac, losses, aux = tr.term_grads(theta, batch, ta)
-            grads = [jax.tree_util.tree_map(lambda g, i=i: weights[i] * g[i], jac) for i in range(tr.n_terms)]
+            raw, losses, aux = tr.per_term_grads(theta, batch, ta)
+            grads = [jax.tree_util.tree_map(lambda g, i=i: weights[i] * g, raw[i]) for i in range(tr.n_terms)]
             extra = {"losses": losses} if tr.needs_losses else {}
             updates, opt = tr.optimizer.update(grads, carry["opt"], theta, **extra)
             grad = jax.tree_util.tree_map(lambda *g: sum(g), *grads)

@@ -8,14 +8,27 @@ size of one chunk and the process peak RSS. Datasets: ``--data DIR`` with NAME.h
 
     python scripts/bench_pinns.py                       # all three, CPU or whatever jax.devices() is
     python scripts/bench_pinns.py --problems burgers --steps 20 --batch 8192 --optimizer soap
+
+``--autobalance``: per-step time of the trainer's AutoBalance-AdamW step on reaction_diffusion (paper
+preset: 3 x 50 tanh MLP, 2000 residual + 100 boundary points, float32) beside, in the same process, the
+same step with the per-term gradients taken as rows of one `jax.jacrev` (the trainer's form before
+block-wise gradients) and a minimal hand-written JAX step of the same network, parameters, loss, points
+and schedule (one `jax.grad` per loss term, `optax.scale_by_adam` per term, decoupled decay once).
+Each is a jitted `lax.scan` of ``--steps`` steps, timed ``--repeats`` times after a warm-up; the median
+is reported, with the ratio hand-written / trainer time (1.0: as fast as the hand-written step) and the
+`uptime` load average before and after (above 1 means another process shared the machine).
+
+    python scripts/bench_pinns.py --autobalance --steps 200 --repeats 5
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import pathlib
 import resource
+import statistics
 import sys
 import tempfile
 import time
@@ -54,6 +67,106 @@ def bench(name: str, data, steps: int, batch: int, optimizer: str, width: int, d
             "loss_finite": bool(jnp.all(jnp.isfinite(out["loss"])))}
 
 
+def _load() -> float:
+    return os.getloadavg()[0]
+
+
+def _time_interleaved(variants: dict, n: int, repeats: int) -> tuple[dict, dict]:
+    """Seconds per step of each ``name -> (fn(state, start) -> state, state)``, timed in turns.
+
+    Each variant is called twice untimed (compilation, first-run allocation), then the variants take
+    turns, `repeats` timed calls each, so that a change of machine load hits all of them alike.
+    Returns ({name: [seconds per step of each call]}, {name: final state}).
+    """
+    states = {k: s for k, (_, s) in variants.items()}
+    for name, (fn, _) in variants.items():
+        for k in range(2):
+            states[name] = jax.block_until_ready(fn(states[name], jnp.int32(k * n)))
+    times = {k: [] for k in variants}
+    for r in range(repeats):
+        for name, (fn, _) in variants.items():
+            start = time.perf_counter()
+            states[name] = jax.block_until_ready(fn(states[name], jnp.int32((r + 2) * n)))
+            times[name].append((time.perf_counter() - start) / n)
+    return times, states
+
+
+def bench_autobalance(steps: int, repeats: int, dtype: str = "float32") -> dict:
+    """Trainer AutoBalance step vs the jacrev form and a hand-written step (see the module docstring)."""
+    import optax
+
+    from pinns import Trainer, make_config
+    from pinns.problems import get_problem
+    from pinns.problems.reaction_diffusion import exact_u, source
+
+    problem = get_problem("reaction_diffusion", None)
+    cfg = make_config(problem, "paper", dtype=dtype)
+    tr = Trainer(problem, cfg)
+    theta = tr.init_params(jax.random.PRNGKey(0))
+    ta, tb = tr.window_bounds[0]
+    key, ic = jax.random.fold_in(jax.random.PRNGKey(0), 1), jnp.zeros(0)
+    load0 = _load()
+
+    def trainer_chunk(t):
+        f = t.chunk_fn(steps)
+        return lambda c, s: f(c, s, key, ta, tb, ic)[0]
+
+    jr = Trainer(problem, cfg)  # the same step, per-term gradients as rows of one jax.jacrev
+    jr.per_term_grads = lambda th, b, a: (lambda jac, l, x: ([jax.tree_util.tree_map(
+        lambda g, i=i: g[i], jac) for i in range(jr.n_terms)], l, x))(*jr.term_grads(th, b, a))
+
+    # minimal hand-written step: same parameters, points (the trainer's fixed draw), loss and schedule
+    batch = tr._batch(jnp.int32(0), key, ta, tb, ic)
+    res_pts, bc_pts = batch["res"], batch["bc"]
+    bc_vals = exact_u(bc_pts)
+    w_res, w_bc = (float(w) for w in tr.base_weights)
+    et, ex = jnp.eye(2, dtype=tr.dtype)
+
+    def net(p, z):
+        x = z
+        for layer in p["hidden"]:
+            x = jnp.tanh(x @ layer["w"] + layer["b"])
+        return (x @ p["out"]["w"] + p["out"]["b"])[0]
+
+    def residual(p, z):
+        u = lambda y: net(p, y)  # noqa: E731
+        u_t = jax.jvp(u, (z,), (et,))[1]
+        u_xx = jax.jvp(lambda y: jax.jvp(u, (y,), (ex,))[1], (z,), (ex,))[1]
+        return u_t - u_xx - source(z[0], z[1])
+
+    loss_res = lambda p: w_res * jnp.mean(jax.vmap(lambda z: residual(p, z))(res_pts) ** 2)  # noqa: E731
+    loss_bc = lambda p: w_bc * jnp.mean((jax.vmap(lambda z: net(p, z))(bc_pts) - bc_vals) ** 2)  # noqa: E731
+    adam = optax.scale_by_adam()
+
+    def hand_step(state, k):
+        p, s_res, s_bc = state
+        d_res, s_res = adam.update(jax.grad(loss_res)(p), s_res)
+        d_bc, s_bc = adam.update(jax.grad(loss_bc)(p), s_bc)
+        lr = tr.schedule(k)
+        p = jax.tree_util.tree_map(lambda w, a, b: w - lr * (a + b) - lr * cfg.weight_decay * w, p, d_res, d_bc)
+        return (p, s_res, s_bc), None
+
+    hand = jax.jit(lambda st, s: jax.lax.scan(hand_step, st, s + jnp.arange(steps, dtype=jnp.int32))[0])
+    variants = {"trainer": (trainer_chunk(tr), tr.init_carry(theta)),
+                "trainer_jacrev": (trainer_chunk(jr), jr.init_carry(theta)),
+                "hand_written": (hand, (theta, adam.init(theta), adam.init(theta)))}
+    times, states = _time_interleaved(variants, steps, repeats)
+    best = {k: min(v) for k, v in times.items()}
+    print({k: [round(x * 1e3, 2) for x in v] for k, v in times.items()}, file=sys.stderr)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    c_trainer, c_hand = states["trainer"], states["hand_written"]
+    diff = max(float(jnp.max(jnp.abs(a - b))) for a, b in zip(jax.tree_util.tree_leaves(c_trainer["theta"]),
+                                                             jax.tree_util.tree_leaves(c_hand[0])))
+    return {"problem": "reaction_diffusion", "device": jax.devices()[0].platform, "dtype": dtype,
+            "steps_per_call": steps, "repeats": repeats,
+            **{f"{k}_ms_per_step": round(best[k] * 1e3, 3) for k in best},
+            **{f"{k}_ms_per_step_median": round(med[k] * 1e3, 3) for k in med},
+            "speed_vs_hand_written": round(best["hand_written"] / best["trainer"], 3),
+            "speedup_vs_jacrev": round(best["trainer_jacrev"] / best["trainer"], 3),
+            "max_abs_param_diff_trainer_vs_hand": diff, "steps_run_each": steps * (repeats + 2),
+            "load_before": round(load0, 2), "load_after": round(_load(), 2)}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problems", default="burgers,allen_cahn,gray_scott")
@@ -63,7 +176,16 @@ def main(argv=None) -> int:
     parser.add_argument("--width", type=int, default=256)
     parser.add_argument("--depth", type=int, default=3)
     parser.add_argument("--optimizer", default="adam")
+    parser.add_argument("--autobalance", action="store_true",
+                        help="AutoBalance step: trainer vs jacrev form vs hand-written (reaction_diffusion)")
+    parser.add_argument("--repeats", type=int, default=5, help="timed calls per variant (--autobalance)")
+    parser.add_argument("--dtype", default="float32", choices=("float32", "float64"))
     args = parser.parse_args(argv)
+    if args.autobalance:
+        if args.dtype == "float64":
+            jax.config.update("jax_enable_x64", True)
+        print(json.dumps(bench_autobalance(args.steps, args.repeats, args.dtype)), flush=True)
+        return 0
     names = [n for n in args.problems.split(",") if n]
     with tempfile.TemporaryDirectory() as tmp:
         data = pathlib.Path(args.data) if args.data else pathlib.Path(tmp)
