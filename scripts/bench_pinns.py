@@ -14,8 +14,8 @@ preset: 3 x 50 tanh MLP, 2000 residual + 100 boundary points, float32) beside, i
 same step with the per-term gradients taken as rows of one `jax.jacrev` (the trainer's form before
 block-wise gradients) and a minimal hand-written JAX step of the same network, parameters, loss, points
 and schedule (one `jax.grad` per loss term, `optax.scale_by_adam` per term, decoupled decay once).
-Each is a jitted `lax.scan` of ``--steps`` steps, timed ``--repeats`` times after a warm-up; the median
-is reported, with the ratio hand-written / trainer time (1.0: as fast as the hand-written step) and the
+Each is a jitted `lax.scan` of ``--steps`` steps in its own process (``--same-process``: one after
+the other in this one), called twice untimed and then ``--repeats`` times; the fastest call per step is reported (and the median), with the ratio hand-written / trainer time (1.0: as fast as the hand-written step) and the
 `uptime` load average before and after (above 1 means another process shared the machine).
 
     python scripts/bench_pinns.py --autobalance --steps 200 --repeats 5
@@ -71,28 +71,33 @@ def _load() -> float:
     return os.getloadavg()[0]
 
 
-def _time_interleaved(variants: dict, n: int, repeats: int) -> tuple[dict, dict]:
-    """Seconds per step of each ``name -> (fn(state, start) -> state, state)``, timed in turns.
+def _time_each(variants: dict, n: int, repeats: int) -> tuple[dict, dict]:
+    """Seconds per step of each ``name -> (fn(state, start) -> state, state)``, one variant after another.
 
-    Each variant is called twice untimed (compilation, first-run allocation), then the variants take
-    turns, `repeats` timed calls each, so that a change of machine load hits all of them alike.
-    Returns ({name: [seconds per step of each call]}, {name: final state}).
+    Each variant is called twice untimed, then `repeats` times timed. One variant at a time: on
+    the XLA CPU runtime the first two calls of a freshly compiled program run 3-5x slower, and
+    alternating between programs call by call kept them slow (measured), which no training run does.
+    Returns ({name: [seconds per step of each timed call]}, {name: final state}).
     """
-    states = {k: s for k, (_, s) in variants.items()}
-    for name, (fn, _) in variants.items():
+    times, states = {}, {}
+    for name, (fn, state) in variants.items():
         for k in range(2):
-            states[name] = jax.block_until_ready(fn(states[name], jnp.int32(k * n)))
-    times = {k: [] for k in variants}
-    for r in range(repeats):
-        for name, (fn, _) in variants.items():
+            state = jax.block_until_ready(fn(state, jnp.int32(k * n)))
+        times[name] = []
+        for r in range(repeats):
             start = time.perf_counter()
-            states[name] = jax.block_until_ready(fn(states[name], jnp.int32((r + 2) * n)))
+            state = jax.block_until_ready(fn(state, jnp.int32((r + 2) * n)))
             times[name].append((time.perf_counter() - start) / n)
+        states[name] = state
     return times, states
 
 
-def bench_autobalance(steps: int, repeats: int, dtype: str = "float32") -> dict:
-    """Trainer AutoBalance step vs the jacrev form and a hand-written step (see the module docstring)."""
+def bench_autobalance(steps: int, repeats: int, dtype: str = "float32", only=None, save=None) -> dict:
+    """Trainer AutoBalance step vs the jacrev form and a hand-written step (see the module docstring).
+
+    `only`: the variants to time (default all, in this process); `save`: write the final parameters of
+    each timed variant to ``save/NAME.npz``.
+    """
     import optax
 
     from pinns import Trainer, make_config
@@ -150,15 +155,52 @@ def bench_autobalance(steps: int, repeats: int, dtype: str = "float32") -> dict:
     variants = {"trainer": (trainer_chunk(tr), tr.init_carry(theta)),
                 "trainer_jacrev": (trainer_chunk(jr), jr.init_carry(theta)),
                 "hand_written": (hand, (theta, adam.init(theta), adam.init(theta)))}
-    times, states = _time_interleaved(variants, steps, repeats)
+    variants = {k: v for k, v in variants.items() if only is None or k in only}
+    times, states = _time_each(variants, steps, repeats)
+    if save is not None:
+        import numpy as np
+
+        for k, st in states.items():
+            leaves = jax.tree_util.tree_leaves(st["theta"] if isinstance(st, dict) else st[0])
+            np.savez(pathlib.Path(save) / f"{k}.npz", *[np.asarray(x) for x in leaves])
+    if only is not None:
+        return {k: v for k, v in times.items()}
     best = {k: min(v) for k, v in times.items()}
-    print({k: [round(x * 1e3, 2) for x in v] for k, v in times.items()}, file=sys.stderr)
     med = {k: statistics.median(v) for k, v in times.items()}
     c_trainer, c_hand = states["trainer"], states["hand_written"]
     diff = max(float(jnp.max(jnp.abs(a - b))) for a, b in zip(jax.tree_util.tree_leaves(c_trainer["theta"]),
                                                              jax.tree_util.tree_leaves(c_hand[0])))
     return {"problem": "reaction_diffusion", "device": jax.devices()[0].platform, "dtype": dtype,
             "steps_per_call": steps, "repeats": repeats,
+            **{f"{k}_ms_per_step": round(best[k] * 1e3, 3) for k in best},
+            **{f"{k}_ms_per_step_median": round(med[k] * 1e3, 3) for k in med},
+            "speed_vs_hand_written": round(best["hand_written"] / best["trainer"], 3),
+            "speedup_vs_jacrev": round(best["trainer_jacrev"] / best["trainer"], 3),
+            "max_abs_param_diff_trainer_vs_hand": diff, "steps_run_each": steps * (repeats + 2),
+            "load_before": round(load0, 2), "load_after": round(_load(), 2)}
+
+
+def bench_autobalance_isolated(steps: int, repeats: int, dtype: str = "float32") -> dict:
+    """`bench_autobalance` with each variant in its own process (one jitted program per process, as
+    in training: in one process the variants timed after the first ran 1.5-2x slower, measured)."""
+    import subprocess
+
+    import numpy as np
+
+    load0 = _load()
+    times = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in ("trainer", "trainer_jacrev", "hand_written"):
+            cmd = [sys.executable, __file__, "--autobalance-variant", name, "--steps", str(steps),
+                   "--repeats", str(repeats), "--dtype", dtype, "--save", tmp]
+            out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+            times.update(json.loads(out.strip().splitlines()[-1]))
+        a, b = np.load(pathlib.Path(tmp) / "trainer.npz"), np.load(pathlib.Path(tmp) / "hand_written.npz")
+        diff = max(float(np.max(np.abs(a[k] - b[k]))) for k in a.files)
+    best = {k: min(v) for k, v in times.items()}
+    med = {k: statistics.median(v) for k, v in times.items()}
+    return {"problem": "reaction_diffusion", "device": jax.devices()[0].platform, "dtype": dtype,
+            "steps_per_call": steps, "repeats": repeats, "isolated_processes": True,
             **{f"{k}_ms_per_step": round(best[k] * 1e3, 3) for k in best},
             **{f"{k}_ms_per_step_median": round(med[k] * 1e3, 3) for k in med},
             "speed_vs_hand_written": round(best["hand_written"] / best["trainer"], 3),
@@ -180,11 +222,19 @@ def main(argv=None) -> int:
                         help="AutoBalance step: trainer vs jacrev form vs hand-written (reaction_diffusion)")
     parser.add_argument("--repeats", type=int, default=5, help="timed calls per variant (--autobalance)")
     parser.add_argument("--dtype", default="float32", choices=("float32", "float64"))
+    parser.add_argument("--autobalance-variant", help=argparse.SUPPRESS)
+    parser.add_argument("--save", help=argparse.SUPPRESS)
+    parser.add_argument("--same-process", action="store_true", help="--autobalance: all variants in one process")
     args = parser.parse_args(argv)
+    if args.dtype == "float64":
+        jax.config.update("jax_enable_x64", True)
+    if args.autobalance_variant:
+        times = bench_autobalance(args.steps, args.repeats, args.dtype, only=(args.autobalance_variant,), save=args.save)
+        print(json.dumps(times), flush=True)
+        return 0
     if args.autobalance:
-        if args.dtype == "float64":
-            jax.config.update("jax_enable_x64", True)
-        print(json.dumps(bench_autobalance(args.steps, args.repeats, args.dtype)), flush=True)
+        fn = bench_autobalance if args.same_process else bench_autobalance_isolated
+        print(json.dumps(fn(args.steps, args.repeats, args.dtype)), flush=True)
         return 0
     names = [n for n in args.problems.split(",") if n]
     with tempfile.TemporaryDirectory() as tmp:
