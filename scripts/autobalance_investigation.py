@@ -2,7 +2,7 @@
 
 Each experiment is the `paper` preset (AutoBalance appendix A.4) at the full 30 000-step schedule, seed
 0, with ONE setting changed (`EXPERIMENTS`). Runs go to ``OUT/NAME`` (finished ones are reused,
-interrupted ones resumed); ``report`` writes ``RESULTS/investigation.md`` (change, MSE, L-inf over the
+interrupted ones resumed); ``report`` writes ``RESULTS/investigation_rows.md`` (change, MSE, L-inf over the
 300 x 300 test grid, wall time, curve) and ``RESULTS/curves/NAME.png`` (test MSE vs iteration beside
 the baseline), and ``RESULTS/investigation.json``.
 
