@@ -30,6 +30,9 @@ def check_settings(out_dir, **want) -> None:
     """
     folder = pathlib.Path(out_dir)
     cfg = json.loads((folder / CONFIG_FILE).read_text())
+    # settings added since the folder was written count as their defaults (an older run still resumes)
+    full = json.loads(json.dumps(TrainConfig.from_dict(cfg).to_dict()))
+    cfg = {**full, **cfg, "net": {**full["net"], **cfg.get("net", {})}}
     diff = {k: (cfg.get(k), v) for k, v in want.items() if v is not None and cfg.get(k) != v}
     if diff:
         detail = ", ".join(f"{k} {a!r} != {b!r}" for k, (a, b) in diff.items())

@@ -133,3 +133,20 @@ def test_eps_inside_the_root_reaches_adam():
         lr, 1, eps=0.0, eps_root=1e-8, weight_decay=0.0).init(p), p)
     np.testing.assert_allclose(ref["w"], -lr * d, rtol=1e-5)
     assert isinstance(optax.adam(1.0, eps_root=1e-8), optax.GradientTransformation)
+
+
+def test_a_run_folder_written_before_the_new_settings_still_resumes(tmp_path):
+    import json
+
+    from pinns import train
+
+    kw = dict(preset="quick", optimizer="adamw", balance="autobalance", progress=False, **{**SMALL, "steps": 5})
+    train("reaction_diffusion", tmp_path, **kw)
+    cfg_file = tmp_path / "config.json"
+    cfg = json.loads(cfg_file.read_text())
+    for key in ("eps", "eps_root", "resample_every"):
+        del cfg[key]
+    del cfg["net"]["init"]
+    cfg_file.write_text(json.dumps(cfg))
+    result = train("reaction_diffusion", tmp_path, resume="auto", **{**kw, "steps": 10})
+    assert result["step"] == 10
