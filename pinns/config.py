@@ -56,8 +56,10 @@ class TrainConfig:
         schedule: "warmup_exponential" (optax, smooth decay) or "autobalance" (staircase every
             `decay_every` steps, floor `lr_floor`).
         weight_decay: decoupled weight decay of adamw / soap.
-        b1, b2, eps, soap_frequency: optimizer moments, Adam's epsilon and SOAP preconditioner refresh
-            (None: the optimizer's default).
+        b1, b2, soap_frequency: optimizer moments and SOAP preconditioner refresh (None: the
+            optimizer's default).
+        eps, eps_root: Adam's m / (sqrt(v + eps_root) + eps) (None: optax's 1e-8 and 0; the
+            AutoBalance paper's Algorithm 1 prints eps inside the root: eps=0, eps_root=1e-8).
         steps: steps per time window; windows: number of time windows.
         batch: residual points per step (divisible by `causal_chunks` and the device count).
         n_ic, n_bc: initial / boundary points per step (0: batch and batch // 4).
@@ -67,7 +69,8 @@ class TrainConfig:
         fixed_points: draw the collocation points once (AutoBalance setting) instead of every step.
         resample_every: 0: points drawn every step (or once, `fixed_points`); K > 0: one batch of points
             is kept for K steps and redrawn at every multiple of K (what quasi-Newton line searches and
-            RBA weights need). The batch is part of the checkpoint.
+            RBA weights need). The batch is part of the checkpoint; batch k uses the key of
+            draw k, deterministic per seed and resumable.
         sampling: how a kept batch's residual points are redrawn: "uniform", or "rad" (residual-based
             adaptive distribution, Wu et al. 2023: from 4 x batch uniform candidates, point i with
             probability proportional to |r_i| / mean |r| + 1; the first batch is uniform).
@@ -101,6 +104,8 @@ class TrainConfig:
     b2: float | None = None
     eps: float | None = None
     soap_frequency: int | None = None
+    eps: float | None = None
+    eps_root: float | None = None
     steps: int = 100_000
     windows: int = 1
     batch: int = 8192

@@ -33,6 +33,7 @@ from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import jax.scipy.special
 
 ACTIVATIONS: dict[str, Callable] = {
     "tanh": jnp.tanh,
@@ -54,6 +55,8 @@ class NetConfig:
         activation: a key of `ACTIVATIONS`.
         rff_scale: std of the Fourier feature matrix B; 0 disables the features (not for pirate).
         rwf: (mu, sigma) of random weight factorisation, or None for plain dense layers.
+        init: "glorot" (Glorot-normal weights, zero biases) or "torch" (PyTorch's default
+            ``nn.Linear`` init: weights and biases uniform in +-1/sqrt(fan_in); plain MLPs only).
     """
 
     arch: str = "pirate"
@@ -62,8 +65,13 @@ class NetConfig:
     activation: str = "tanh"
     rff_scale: float = 2.0
     rwf: tuple | None = (1.0, 0.1)
+    init: str = "glorot"
 
     def __post_init__(self):
+        if self.init not in ("glorot", "torch"):
+            raise ValueError(f"unknown init {self.init!r} (known: glorot, torch)")
+        if self.init == "torch" and (self.arch != "mlp" or self.rwf is not None):
+            raise ValueError("init 'torch' is for the plain mlp without rwf")
         if self.arch not in ARCHS:
             raise ValueError(f"unknown architecture {self.arch!r} (known: {', '.join(ARCHS)})")
         if self.activation not in ACTIVATIONS:
@@ -126,12 +134,19 @@ def _initialiser(build: Callable) -> Callable:
     return init
 
 
-def dense_init(rng, n_in: int, n_out: int, rwf: tuple | None) -> dict:
+def dense_init(rng, n_in: int, n_out: int, rwf: tuple | None, init: str = "glorot") -> dict:
     """Glorot-normal dense layer, factorised as {"v", "s", "b"} when `rwf` = (mu, sigma) else {"w", "b"}.
 
     Args:
         rng: source of standard normals (``rng.normal(shape)``).
+        init: "torch": PyTorch's ``nn.Linear`` default instead, W and b uniform in +-1/sqrt(n_in)
+            (kaiming_uniform with a = sqrt(5)); the uniforms are Phi(standard normals), so the one
+            normal draw still serves (no rwf).
     """
+    if init == "torch":
+        bound = 1.0 / math.sqrt(n_in)
+        uniform = lambda shape: bound * (2.0 * jax.scipy.special.ndtr(rng.normal(shape)) - 1.0)  # noqa: E731
+        return {"w": uniform((n_in, n_out)), "b": uniform((n_out,))}
     w = rng.normal((n_in, n_out)) * math.sqrt(2.0 / (n_in + n_out))
     b = jnp.zeros((n_out,))
     if rwf is None:
@@ -174,8 +189,8 @@ def _mlp(cfg: NetConfig, in_dim: int, out_dim: int, modified: bool) -> Net:
             params["gate_u"] = dense_init(rng, first, cfg.width, cfg.rwf)
             params["gate_v"] = dense_init(rng, first, cfg.width, cfg.rwf)
         dims = [first] + [cfg.width] * cfg.depth
-        params["hidden"] = [dense_init(rng, dims[i], dims[i + 1], cfg.rwf) for i in range(cfg.depth)]
-        params["out"] = dense_init(rng, cfg.width, out_dim, cfg.rwf)
+        params["hidden"] = [dense_init(rng, dims[i], dims[i + 1], cfg.rwf, cfg.init) for i in range(cfg.depth)]
+        params["out"] = dense_init(rng, cfg.width, out_dim, cfg.rwf, cfg.init)
         return params
 
     def apply(params, z):

@@ -25,12 +25,13 @@ from . import optim
 
 
 def _moments(cfg) -> dict:
-    return {k: v for k, v in (("b1", cfg.b1), ("b2", cfg.b2)) if v is not None}
+    eps = (("eps", getattr(cfg, "eps", None)), ("eps_root", getattr(cfg, "eps_root", None))) \
+        if cfg.optimizer in ("adam", "adamw") else ()
+    return {k: v for k, v in (("b1", cfg.b1), ("b2", cfg.b2), *eps) if v is not None}
 
 
 def _adam(cfg, lr) -> optax.GradientTransformation:
-    eps = {"eps": cfg.eps} if getattr(cfg, "eps", None) is not None else {}
-    return optax.adam(lr, **_moments(cfg), **eps)
+    return optax.adam(lr, **_moments(cfg))
 
 
 def _adamw(cfg, lr) -> optax.GradientTransformation:

@@ -39,9 +39,9 @@ def make_step(tr, phase=None) -> Callable:
     def step_fn(carry, step, base_key, ta, tb, ic_values):
         batch = carry["batch"] if "batch" in carry else tr._batch(step, base_key, ta, tb, ic_values)
         theta, weights, rba = carry["theta"], carry["weights"], carry.get("rba")
-        if per_term:
-            jac, losses, aux = tr.term_grads(theta, batch, ta, rba)
-            grads = [jax.tree_util.tree_map(lambda g, i=i: weights[i] * g[i], jac) for i in range(tr.n_terms)]
+        if per_term:  # rba is a trainer balance: never per-term
+            raw, losses, aux = tr.per_term_grads(theta, batch, ta)
+            grads = [jax.tree_util.tree_map(lambda g, i=i: weights[i] * g, raw[i]) for i in range(tr.n_terms)]
             extra = {"losses": losses} if needs_losses else {}
             updates, opt = optimizer.update(grads, carry["opt"], theta, **extra)
             grad = jax.tree_util.tree_map(lambda *g: sum(g), *grads)

@@ -30,9 +30,10 @@ def check_settings(out_dir, **want) -> None:
     """
     folder = pathlib.Path(out_dir)
     cfg = json.loads((folder / CONFIG_FILE).read_text())
-    defaults = TrainConfig().to_dict()  # a setting added after the run was made has its default there
-    diff = {k: (cfg.get(k, defaults.get(k)), v) for k, v in want.items()
-            if v is not None and cfg.get(k, defaults.get(k)) != v}
+    # settings added since the folder was written count as their defaults (an older run still resumes)
+    full = json.loads(json.dumps(TrainConfig.from_dict(cfg).to_dict()))
+    cfg = {**full, **cfg, "net": {**full["net"], **cfg.get("net", {})}}
+    diff = {k: (cfg.get(k), v) for k, v in want.items() if v is not None and cfg.get(k) != v}
     if diff:
         detail = ", ".join(f"{k} {a!r} != {b!r}" for k, (a, b) in diff.items())
         raise ValueError(f"{folder} holds a run with other settings ({detail}); use another --out")

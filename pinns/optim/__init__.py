@@ -24,6 +24,7 @@ from pinns.optim._autobalance import (
     auto_adamw,
     auto_soap,
     autobalance,
+    block_term_grads,
     jacobian_norms,
     per_term_grads,
     term_jacobian,
@@ -83,6 +84,7 @@ __all__ = [
     "AutoBalanceState",
     "per_term_grads",
     "term_jacobian",
+    "block_term_grads",
     "jacobian_norms",
     # balancing baselines
     "balance",

@@ -34,6 +34,7 @@ __all__ = [
     "auto_soap",
     "per_term_grads",
     "term_jacobian",
+    "block_term_grads",
     "jacobian_norms",
 ]
 
@@ -112,9 +113,10 @@ def auto_adam(
     b1: float = 0.9,
     b2: float = 0.999,
     eps: float = 1e-8,
+    eps_root: float = 0.0,
 ) -> optax.GradientTransformation:
     """Auto-Adam: :func:`autobalance` over ``optax.adam`` (arguments as there)."""
-    return autobalance(lambda: optax.adam(learning_rate, b1=b1, b2=b2, eps=eps), n_terms)
+    return autobalance(lambda: optax.adam(learning_rate, b1=b1, b2=b2, eps=eps, eps_root=eps_root), n_terms)
 
 
 def auto_adamw(
@@ -124,13 +126,14 @@ def auto_adamw(
     b2: float = 0.999,
     eps: float = 1e-8,
     weight_decay: float = 1e-4,
+    eps_root: float = 0.0,
 ) -> optax.GradientTransformation:
     """Auto-AdamW: per-term ``optax.adam`` states, AdamW's decoupled decay applied once.
 
     p ← p + Σ_i d_i − lr·wd·p, so with one term it equals ``optax.adamw`` (same defaults).
     """
     return autobalance(
-        lambda: optax.adam(learning_rate, b1=b1, b2=b2, eps=eps),
+        lambda: optax.adam(learning_rate, b1=b1, b2=b2, eps=eps, eps_root=eps_root),
         n_terms,
         shared=(
             decoupled_weight_decay(learning_rate, weight_decay, after_step=False)
@@ -202,6 +205,39 @@ def term_jacobian(loss_terms_fn: Callable[..., Any], params: Any, *args: Any, ha
 
     jac, (values, aux) = jax.jacrev(f, has_aux=True)(params)
     return jac, values, aux
+
+
+def block_term_grads(block_fns: Sequence[Callable[..., Any]], params: Any, *args: Any) -> tuple:
+    """Per-term gradients with each block of loss terms differentiated on its own.
+
+    `term_jacobian` differentiates the whole loss vector at once; its reverse pass then carries
+    every term's cotangent through every block (the residual's costly backward pass runs once per
+    term, with zero cotangents for the other terms, and XLA does not remove it). Here block b's
+    terms get a reverse pass through block b alone: one `jax.value_and_grad` for a block of one
+    term, one `jax.jacrev` for a block of several. Same gradients up to the summation order.
+
+    Args:
+      block_fns: ``f_b(params, *args) -> (terms_b (k_b,), aux_b)``, one per block, in term order.
+      params: the parameter pytree.
+      *args: passed on to every block (not differentiated).
+
+    Returns:
+      ``(grads, values, auxes)``: a list of sum_b k_b gradient pytrees (params' structure), the
+      concatenated (sum_b k_b,) terms, and the list of the blocks' ``aux_b``.
+    """
+    grads, values, auxes = [], [], []
+    for f in block_fns:
+        k = jax.eval_shape(lambda p: f(p, *args)[0], params).shape[0]
+        if k == 1:
+            (_, (v, aux)), g = jax.value_and_grad(lambda p: (lambda o: (o[0][0], o))(f(p, *args)),
+                                                  has_aux=True)(params)
+            grads.append(g)
+        else:
+            jac, v, aux = term_jacobian(f, params, *args, has_aux=True)
+            grads += [jax.tree.map(lambda x, i=i: x[i], jac) for i in range(k)]
+        values.append(v)
+        auxes.append(aux)
+    return grads, jnp.concatenate(values), auxes
 
 
 def jacobian_norms(jac: Any) -> jax.Array:

@@ -4,7 +4,9 @@
 0.9 every `decay_steps`, batch 8192, grad-norm weights every 1000 steps, causal weighting with 16
 chunks and tolerance 1, `windows` time windows of `steps` each). `autobalance_paper`: AutoBalance
 appendix A.4 (tanh MLP, 50 wide, warm-up 1e-4 -> 1e-2 over 1500 steps, x0.75 every 1000 steps applied
-every 50, 30 000 steps, fixed collocation sets, fixed loss weights, AdamW + AutoBalance).
+every 50, 30 000 steps, fixed collocation sets, fixed loss weights, AdamW + AutoBalance; the
+paper's ambiguities and the measured effect of each other reading are in
+`pinns.problems.reaction_diffusion`'s docstring).
 `quick`: a small network for minutes on a CPU.
 """
 

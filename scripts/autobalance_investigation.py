@@ -1,0 +1,131 @@
+"""Controlled experiments on reaction_diffusion with AutoBalance-AdamW: one change at a time.
+
+Each experiment is the `paper` preset (AutoBalance appendix A.4) at the full 30 000-step schedule, seed
+0, with ONE setting changed (`EXPERIMENTS`). Runs go to ``OUT/NAME`` (finished ones are reused,
+interrupted ones resumed); ``report`` writes ``RESULTS/investigation_rows.md`` (change, MSE, L-inf over the
+300 x 300 test grid, wall time, curve) and ``RESULTS/curves/NAME.png`` (test MSE vs iteration beside
+the baseline), and ``RESULTS/investigation.json``.
+
+    python scripts/autobalance_investigation.py run baseline resampled float64 ... --out runs/ab_inv
+    python scripts/autobalance_investigation.py report --out runs/ab_inv --results results/autobalance_full
+
+The logged MSE history is over the whole 300 x 300 test grid (``eval_points=0``), every 500 steps.
+One CPU thread: XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import sys
+import time
+
+PAPER_MSE, PAPER_LINF = 2.61e-7, 5.05e-3
+
+EXPERIMENTS = {  # name -> (what changes, TrainConfig overrides)
+    "baseline": ("none: paper preset (fixed points, Glorot init, float32, eps 1e-8 outside the root, wd 0.01)", {}),
+    "resampled": ("collocation points redrawn every step", {"fixed_points": False}),
+    "resampled_1000": ("collocation points redrawn every 1000 steps", {"fixed_points": False, "resample_every": 1000}),
+    "float64": ("float64", {"dtype": "float64"}),
+    "torch_init": ("PyTorch default nn.Linear init (U(+-1/sqrt(fan_in)) weights and biases)", {"net": {"init": "torch"}}),
+    "eps_in_root": ("Adam eps inside the root, as printed in Algorithm 1: m/sqrt(v + 1e-8)", {"eps": 0.0, "eps_root": 1e-8}),
+    "wd0": ("no weight decay (paper does not give it; PyTorch AdamW default 0.01)", {"weight_decay": 0.0}),
+    "lr_x075_every50": ("schedule read as x0.75 at every 50-step trigger (floor 5e-5 reached at step 2450)",
+                        {"decay_steps": 50}),
+    "depth2": ("'3-layer network' read as 2 hidden layers of 50", {"net": {"depth": 2}}),
+    "nb200": ("N_b = 200 boundary+initial points instead of 100", {"n_bc": 200}),
+    "nb300": ("N_b = 100 per face read: 300 points on t=0, x=-pi, x=pi (about 100 each) instead of 100 in all",
+              {"n_bc": 300}),
+    "seed1": ("seed 1", {"seed": 1}),
+    "seed2": ("seed 2", {"seed": 2}),
+}
+
+LOG = {"log_every": 500, "ckpt_every": 5000, "eval_points": 0, "log_alignment": False}
+
+
+def run(names, out: pathlib.Path) -> None:
+    from pinns import train
+
+    for name in names:
+        what, overrides = EXPERIMENTS[name]
+        folder = out / name
+        done = folder / "result.json"
+        if done.is_file():
+            print(f"{name}: done", flush=True)
+            continue
+        load0, t0 = os.getloadavg()[0], time.time()
+        result = train("reaction_diffusion", folder, preset="paper", optimizer="adamw", balance="autobalance",
+                       progress=False, resume="auto", **{**LOG, **overrides})
+        row = {"name": name, "change": what, "overrides": overrides, "mse": result["mse"]["u"],
+               "linf": result["linf"]["u"], "wall_s": round(time.time() - t0, 1),
+               "load_start": round(load0, 2), "load_end": round(os.getloadavg()[0], 2)}
+        done.write_text(json.dumps(row) + "\n")
+        print(json.dumps(row), flush=True)
+
+
+def report(out: pathlib.Path, results: pathlib.Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from pinns.metrics import read_metrics
+
+    rows, hist = [], {}
+    for name in EXPERIMENTS:
+        done = out / name / "result.json"
+        if not done.is_file():
+            continue
+        row = json.loads(done.read_text())
+        lines = read_metrics(out / name)
+        hist[name] = [(m["step"], m["mse"]["u"]) for m in lines if "mse" in m]
+        row["mse_at"] = {s: v for s, v in hist[name] if s in (1000, 5000, 10000, 20000, 30000)}
+        row["steps_per_s"] = lines[-1].get("steps_per_s")
+        row["best_logged"] = min(hist[name], key=lambda sv: sv[1])
+        rows.append(row)
+    (results / "curves").mkdir(parents=True, exist_ok=True)
+    for name in hist:
+        fig, ax = plt.subplots(figsize=(5, 3.2))
+        if name != "baseline" and "baseline" in hist:
+            ax.semilogy(*zip(*hist["baseline"]), label="baseline", color="0.6")
+        ax.semilogy(*zip(*hist[name]), label=name)
+        ax.axhline(PAPER_MSE, ls="--", color="k", lw=0.8, label="paper 2.61e-7")
+        ax.set_xlabel("iteration")
+        ax.set_ylabel("test MSE (300x300)")
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(results / "curves" / f"{name}.png", dpi=110)
+        plt.close(fig)
+    (results / "investigation.json").write_text(json.dumps(rows, indent=1) + "\n")
+    lines = ["| experiment | change (one at a time) | MSE | L-inf | MSE / paper | MSE at 5k / 10k / 20k | lowest logged MSE (step) "
+             "| wall s (load) | curve |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        at = " / ".join(f"{r['mse_at'].get(s, float('nan')):.2e}" for s in (5000, 10000, 20000))
+        lines.append(f"| {r['name']} | {r['change']} | {r['mse']:.3e} | {r['linf']:.3e} | {r['mse'] / PAPER_MSE:.1f}x | "
+                     f"{at} | {r['best_logged'][1]:.2e} ({r['best_logged'][0]}) | {r['wall_s']:.0f} ({r['load_start']:.1f}-{r['load_end']:.1f}) | "
+                     f"[png](curves/{r['name']}.png) |")
+    (results / "investigation_rows.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=("run", "report"))
+    parser.add_argument("names", nargs="*", help=f"experiments (default all): {', '.join(EXPERIMENTS)}")
+    parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("runs/ab_inv"))
+    parser.add_argument("--results", type=pathlib.Path, default=pathlib.Path("results/autobalance_full"))
+    args = parser.parse_args(argv)
+    unknown = [n for n in args.names if n not in EXPERIMENTS]
+    if unknown:
+        parser.error(f"unknown experiment(s): {', '.join(unknown)}")
+    if args.command == "run":
+        run(args.names or list(EXPERIMENTS), args.out)
+    else:
+        report(args.out, args.results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
