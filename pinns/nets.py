@@ -277,7 +277,8 @@ def set_output_layer(params: dict, w, b) -> dict:
 # ----------------------------------------------------------------------------- embeddings
 
 
-def embedding(axes: tuple, periodic: dict, origin: dict | None = None) -> tuple[Callable, int]:
+def embedding(axes: tuple, periodic: dict, origin: dict | None = None, kinks: dict | None = None
+              ) -> tuple[Callable, int]:
     """Input map for coordinates named `axes` (e.g. ("t", "x")): (len(axes),) -> (embed_dim,).
 
     Args:
@@ -285,13 +286,17 @@ def embedding(axes: tuple, periodic: dict, origin: dict | None = None) -> tuple[
         periodic: axis name -> period P; those become (cos wz, sin wz), w = 2 pi / P (exactly
             periodic outputs and derivatives of every order).
         origin: axis name -> value subtracted before the network (e.g. the start of a time window).
+        kinks: periodic axis name -> lo, the coordinate of its periodic boundary; those also get
+            |sin(pi (z - lo) / P)|, periodic and smooth except for a slope jump at z = lo (= lo + P),
+            so the network can carry a kink there (`pinns.constraints.PeriodicKink`).
     Returns:
         (embed, embed_dim).
     """
-    origin = origin or {}
-    unknown = set(periodic) - set(axes)
-    if unknown:
-        raise ValueError(f"periodic axes {sorted(unknown)} are not among the inputs {axes}")
+    origin, kinks = origin or {}, kinks or {}
+    unknown = (set(periodic) | set(kinks)) - set(axes)
+    if unknown or set(kinks) - set(periodic):
+        raise ValueError(f"periodic / kink axes {sorted(set(periodic) | set(kinks))} must be periodic inputs "
+                         f"among {axes}")
 
     def embed(z):
         parts = []
@@ -300,11 +305,13 @@ def embedding(axes: tuple, periodic: dict, origin: dict | None = None) -> tuple[
             if name in periodic:
                 omega = 2 * jnp.pi / periodic[name]
                 parts += [jnp.cos(omega * zi), jnp.sin(omega * zi)]
+                if name in kinks:
+                    parts.append(jnp.abs(jnp.sin(0.5 * omega * (zi - kinks[name]))))
             else:
                 parts.append(zi)
         return jnp.stack(parts)
 
-    return embed, len(axes) + len(periodic)
+    return embed, len(axes) + len(periodic) + len(kinks)
 
 
 def count_params(params) -> int:

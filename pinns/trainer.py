@@ -33,7 +33,7 @@ from . import step as steps
 from .config import TrainConfig, validate
 from .nets import embedding, make_net, pirate_features, set_output_layer, stack_nets
 from .problems import Problem
-from .constraints import constrained_model, constrained_terms
+from .constraints import constrained_model, constrained_terms, periodic_kink
 from .problems._base import d as partial_d
 from .recipes import TRAINER_BALANCES, make_phases, make_schedule
 
@@ -86,7 +86,9 @@ class Trainer:
 
         # network: periodic embedding (time shifted to the window start inside `model`)
         periods = problem.periods
-        self._embed_static, in_dim = embedding(self.axes, periods)
+        self.kink = periodic_kink(problem) if self.hard else None  # u0's slope jump across the periodic boundary
+        kinks = {self.axes[self.kink.axis]: self.kink.lo} if self.kink else None
+        self._embed_static, in_dim = embedding(self.axes, periods, kinks=kinks)
         if cfg.separate_nets:
             self.net = stack_nets([make_net(cfg.net, in_dim, 1) for _ in problem.fields])
         else:
@@ -128,7 +130,7 @@ class Trainer:
                 z = z.at[t_axis].add(-t_origin)
             return self.net.apply(theta, self._embed_static(z))
 
-        return constrained_model(self.problem, u) if self.hard else u
+        return constrained_model(self.problem, u, kink=self.kink) if self.hard else u
 
     def residual(self, u, z):
         r = self.problem.residual(u, self.problem.params, z)
