@@ -36,8 +36,9 @@ def make_step(tr, phase=None) -> Callable:
     phase = phase or tr.phases[0]
     optimizer, per_term, needs_losses = phase.optimizer, phase.per_term, phase.needs_losses
 
-    def step_fn(carry, step, base_key, ta, tb, ic_values):
-        batch = carry["batch"] if "batch" in carry else tr._batch(step, base_key, ta, tb, ic_values)
+    def step_fn(carry, step, base_key, ta, tb, ic_values, batch=None):
+        if batch is None:
+            batch = carry["batch"] if "batch" in carry else tr._batch(step, base_key, ta, tb, ic_values)
         theta, weights, rba = carry["theta"], carry["weights"], carry.get("rba")
         if per_term:  # rba is a trainer balance: never per-term
             raw, losses, aux = tr.per_term_grads(theta, batch, ta)
@@ -111,7 +112,9 @@ def make_chunk(tr, n: int, phase=None) -> Callable:
 
     def run(carry, start, base_key, ta, tb, ic_values):
         steps = start + jnp.arange(n, dtype=jnp.int32)
-        body = lambda c, s: step_fn(c, s, base_key, ta, tb, ic_values)  # noqa: E731
+        # fixed points: the one draw, made once per chunk instead of once per step (same values)
+        fixed = tr._batch(start, base_key, ta, tb, ic_values) if tr.cfg.fixed_points and "batch" not in carry else None
+        body = lambda c, s: step_fn(c, s, base_key, ta, tb, ic_values, fixed)  # noqa: E731
         return jax.lax.scan(body, carry, steps)
 
     return jax.jit(run)
