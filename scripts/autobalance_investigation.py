@@ -1,8 +1,9 @@
-"""Controlled experiments on reaction_diffusion with AutoBalance-AdamW: one change at a time.
+"""Controlled experiments on reaction_diffusion (and poisson_inverse) with AutoBalance-AdamW: one change at a time.
 
 Each experiment is the `paper` preset (AutoBalance appendix A.4) at the full 30 000-step schedule, seed
 0, with ONE setting changed (`EXPERIMENTS`). Runs go to ``OUT/NAME`` (finished ones are reused,
-interrupted ones resumed); ``report`` writes ``RESULTS/investigation_rows.md`` (change, MSE, L-inf over the
+interrupted ones resumed); `PI_EXPERIMENTS` do the same for poisson_inverse (the recovered a: seeds, the
+observation draw, the noise level). ``report`` writes ``RESULTS/investigation_rows.md`` (and ``_pi_rows.md``) (change, MSE, L-inf over the
 300 x 300 test grid, wall time, curve) and ``RESULTS/curves/NAME.png`` (test MSE vs iteration beside
 the baseline), and ``RESULTS/investigation.json``.
 
@@ -42,30 +43,84 @@ EXPERIMENTS = {  # name -> (what changes, TrainConfig overrides)
     "seed2": ("seed 2", {"seed": 2}),
 }
 
+PI_PAPER_MSE = 6.19e-6
+PI_EXPERIMENTS = {  # poisson_inverse (recovered a): name -> (what changes, TrainConfig overrides, observation settings)
+    "pi_baseline": ("none: paper preset, noise variance 0.01 (std 0.1) on the 60 u values, seed 0", {}, {}),
+    "pi_seed1": ("seed 1", {"seed": 1}, {}),
+    "pi_seed2": ("seed 2", {"seed": 2}, {}),
+    "pi_data_seed1": ("another draw of the observation points and noise (data seed 1)", {}, {"seed": 1}),
+    "pi_noise_std001": ("'variance 0.01' read as a standard deviation: noise std 0.01", {}, {"noise_variance": 1e-4}),
+    "pi_noise_free": ("no noise on the u values", {}, {"noise_variance": 0.0}),
+    "pi_float64": ("float64", {"dtype": "float64"}, {}),
+}
+
 LOG = {"log_every": 500, "ckpt_every": 5000, "eval_points": 0, "log_alignment": False}
+
+
+def run_poisson_inverse(name: str, out: pathlib.Path) -> dict:
+    """One `PI_EXPERIMENTS` row: the paper preset of poisson_inverse with its observations redrawn as the row says.
+
+    The observation settings are not TrainConfig fields, so the run is built here (`pinns.run.Run` on the
+    problem with replaced data) rather than through `pinns.train`; it is short (about 2 minutes).
+    """
+    import jax
+
+    from pinns.config import make_config
+    from pinns.eval import evaluate_run
+    from pinns.problems import get_problem
+    from pinns.problems.poisson_inverse import PARAMS, DATA_SEED, observations
+    from pinns.run import Run
+
+    what, overrides, obs = PI_EXPERIMENTS[name]
+    obs = dict(obs)
+    data_seed = obs.pop("seed", DATA_SEED)
+    problem = get_problem("poisson_inverse")
+    problem = problem.replace(data=observations({**PARAMS, **obs}, seed=data_seed))
+    cfg = make_config(problem, "paper", optimizer="adamw", balance="autobalance", **{**LOG, **overrides})
+    if cfg.dtype == "float64":
+        jax.config.update("jax_enable_x64", True)
+    folder = out / name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "metrics.jsonl").unlink(missing_ok=True)
+    r = Run(folder, problem, cfg)
+    state = r.train(r.fresh_state(), progress=False)
+    (folder / "config.json").write_text(json.dumps({**cfg.to_dict(), "observations": {**PARAMS, **obs, "seed": data_seed}},
+                                                   indent=1) + "\n")
+    return evaluate_run(r, state)
 
 
 def run(names, out: pathlib.Path) -> None:
     from pinns import train
 
     for name in names:
-        what, overrides = EXPERIMENTS[name]
         folder = out / name
         done = folder / "result.json"
         if done.is_file():
             print(f"{name}: done", flush=True)
             continue
         load0, t0 = os.getloadavg()[0], time.time()
-        result = train("reaction_diffusion", folder, preset="paper", optimizer="adamw", balance="autobalance",
-                       progress=False, resume="auto", **{**LOG, **overrides})
-        row = {"name": name, "change": what, "overrides": overrides, "mse": result["mse"]["u"],
-               "linf": result["linf"]["u"], "wall_s": round(time.time() - t0, 1),
+        if name in PI_EXPERIMENTS:
+            what, overrides, _ = PI_EXPERIMENTS[name]
+            result, field = run_poisson_inverse(name, out), "a"
+        else:
+            what, overrides = EXPERIMENTS[name]
+            result, field = train("reaction_diffusion", folder, preset="paper", optimizer="adamw",
+                                  balance="autobalance", progress=False, resume="auto", **{**LOG, **overrides}), "u"
+        row = {"name": name, "change": what, "overrides": overrides, "mse": result["mse"][field],
+               "linf": result["linf"][field], "wall_s": round(time.time() - t0, 1),
                "load_start": round(load0, 2), "load_end": round(os.getloadavg()[0], 2)}
         done.write_text(json.dumps(row) + "\n")
         print(json.dumps(row), flush=True)
 
 
 def report(out: pathlib.Path, results: pathlib.Path) -> None:
+    """The tables (reaction_diffusion rows, then poisson_inverse rows) and one MSE curve per experiment."""
+    for names, field, paper, baseline, suffix in ((EXPERIMENTS, "u", PAPER_MSE, "baseline", ""),
+                                                  (PI_EXPERIMENTS, "a", PI_PAPER_MSE, "pi_baseline", "_pi")):
+        _report(out, results, names, field, paper, baseline, suffix)
+
+
+def _report(out, results, names, field, paper, baseline, suffix) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -74,50 +129,52 @@ def report(out: pathlib.Path, results: pathlib.Path) -> None:
     from pinns.metrics import read_metrics
 
     rows, hist = [], {}
-    for name in EXPERIMENTS:
+    for name in names:
         done = out / name / "result.json"
         if not done.is_file():
             continue
         row = json.loads(done.read_text())
         lines = read_metrics(out / name)
-        hist[name] = [(m["step"], m["mse"]["u"]) for m in lines if "mse" in m]
+        hist[name] = [(m["step"], m["mse"][field]) for m in lines if "mse" in m]
         row["mse_at"] = {s: v for s, v in hist[name] if s in (1000, 5000, 10000, 20000, 30000)}
         row["steps_per_s"] = lines[-1].get("steps_per_s")
         row["best_logged"] = min(hist[name], key=lambda sv: sv[1])
         rows.append(row)
+    if not rows:
+        return
     (results / "curves").mkdir(parents=True, exist_ok=True)
     for name in hist:
         fig, ax = plt.subplots(figsize=(5, 3.2))
-        if name != "baseline" and "baseline" in hist:
-            ax.semilogy(*zip(*hist["baseline"]), label="baseline", color="0.6")
+        if name != baseline and baseline in hist:
+            ax.semilogy(*zip(*hist[baseline]), label=baseline, color="0.6")
         ax.semilogy(*zip(*hist[name]), label=name)
-        ax.axhline(PAPER_MSE, ls="--", color="k", lw=0.8, label="paper 2.61e-7")
+        ax.axhline(paper, ls="--", color="k", lw=0.8, label=f"paper {paper:.3g}")
         ax.set_xlabel("iteration")
-        ax.set_ylabel("test MSE (300x300)")
+        ax.set_ylabel(f"test MSE of {field} (300x300)")
         ax.legend(fontsize=7)
         fig.tight_layout()
         fig.savefig(results / "curves" / f"{name}.png", dpi=110)
         plt.close(fig)
-    (results / "investigation.json").write_text(json.dumps(rows, indent=1) + "\n")
+    (results / f"investigation{suffix}.json").write_text(json.dumps(rows, indent=1) + "\n")
     lines = ["| experiment | change (one at a time) | MSE | L-inf | MSE / paper | MSE at 5k / 10k / 20k | lowest logged MSE (step) "
              "| wall s (load) | curve |", "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         at = " / ".join(f"{r['mse_at'].get(s, float('nan')):.2e}" for s in (5000, 10000, 20000))
-        lines.append(f"| {r['name']} | {r['change']} | {r['mse']:.3e} | {r['linf']:.3e} | {r['mse'] / PAPER_MSE:.1f}x | "
+        lines.append(f"| {r['name']} | {r['change']} | {r['mse']:.3e} | {r['linf']:.3e} | {r['mse'] / paper:.1f}x | "
                      f"{at} | {r['best_logged'][1]:.2e} ({r['best_logged'][0]}) | {r['wall_s']:.0f} ({r['load_start']:.1f}-{r['load_end']:.1f}) | "
                      f"[png](curves/{r['name']}.png) |")
-    (results / "investigation_rows.md").write_text("\n".join(lines) + "\n")
+    (results / f"investigation{suffix}_rows.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=("run", "report"))
-    parser.add_argument("names", nargs="*", help=f"experiments (default all): {', '.join(EXPERIMENTS)}")
+    parser.add_argument("names", nargs="*", help=f"experiments (default all): {', '.join([*EXPERIMENTS, *PI_EXPERIMENTS])}")
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("runs/ab_inv"))
     parser.add_argument("--results", type=pathlib.Path, default=pathlib.Path("results/autobalance_full"))
     args = parser.parse_args(argv)
-    unknown = [n for n in args.names if n not in EXPERIMENTS]
+    unknown = [n for n in args.names if n not in EXPERIMENTS and n not in PI_EXPERIMENTS]
     if unknown:
         parser.error(f"unknown experiment(s): {', '.join(unknown)}")
     if args.command == "run":

@@ -8,7 +8,7 @@ import pytest
 from pinns.constraints import check, constrained_model, constrained_terms
 from pinns.problems import get_problem
 
-jax.config.update("jax_enable_x64", True)
+pytestmark = pytest.mark.usefixtures("x64")  # float64 for the whole module (tests/conftest.py)
 
 QUALIFY = ("wave", "burgers", "allen_cahn", "kdv", "reaction_diffusion", "helmholtz")
 

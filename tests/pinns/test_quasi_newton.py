@@ -11,7 +11,7 @@ import pytest
 from pinns.optim import _quasi_newton
 from pinns.optim import QuasiNewtonState, inverse_hessian_update, quasi_newton, restart_pairs, scale_by_quasi_newton
 
-jax.config.update("jax_enable_x64", True)
+pytestmark = pytest.mark.usefixtures("x64")  # float64 for the whole module (tests/conftest.py)
 
 METHODS = ("bfgs", "ssbfgs", "ssbroyden")
 
