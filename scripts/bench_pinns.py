@@ -19,6 +19,11 @@ the other in this one), called twice untimed and then ``--repeats`` times; the f
 `uptime` load average before and after (above 1 means another process shared the machine).
 
     python scripts/bench_pinns.py --autobalance --steps 200 --repeats 5
+
+``--seed-vmap S``: the seeds of one configuration trained together (``jax.vmap`` over S seeds, one jitted
+program) against the same seeds one after the other, ms per seed-step, each form in its own process:
+
+    python scripts/bench_pinns.py --seed-vmap 3 --steps 100 --repeats 3 --problems reaction_diffusion
 """
 
 from __future__ import annotations
@@ -209,6 +214,60 @@ def bench_autobalance_isolated(steps: int, repeats: int, dtype: str = "float32")
             "load_before": round(load0, 2), "load_after": round(_load(), 2)}
 
 
+def bench_seed_vmap(seeds: int, steps: int, repeats: int, method: str = "autobalance", problem: str = "reaction_diffusion",
+                    only: str | None = None) -> dict:
+    """ms per seed-step of `seeds` seeds trained one after the other vs together (``jax.vmap`` over seeds).
+
+    The trainer's step of the `paper` preset (`method`: "autobalance" = AutoBalance-AdamW, "none" = EW)
+    in one jitted ``lax.scan`` of `steps` steps; `only` "single" or "vmap" times one form (each in its
+    own process through `main`).
+    """
+    import subprocess
+
+    if only is None:
+        load0, times = _load(), {}
+        for form in ("single", "vmap"):
+            cmd = [sys.executable, __file__, "--seed-vmap-variant", form, "--seeds", str(seeds), "--steps", str(steps),
+                   "--repeats", str(repeats), "--balance", method, "--problems", problem]
+            times.update(json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.splitlines()[-1]))
+        return {"problem": problem, "balance": method, "seeds": seeds, "steps_per_call": steps,
+                **{f"{k}_ms_per_seed_step": round(v * 1e3, 3) for k, v in times.items()},
+                "vmap_speedup": round(times["single"] / times["vmap"], 3),
+                "load_before": round(load0, 2), "load_after": round(_load(), 2)}
+    from pinns import Trainer, make_config
+    from pinns import step as pinn_steps
+    from pinns.problems import get_problem
+
+    prob = get_problem(problem, None)
+    tr = Trainer(prob, make_config(prob, "paper", optimizer="adamw", balance=method))
+    step_fn = pinn_steps.make_step(tr)
+    ta, tb = tr.window_bounds[0]
+
+    def run(carry, start, key):
+        body = lambda c, s: step_fn(c, s, key, ta, tb, jnp.zeros(0))  # noqa: E731
+        return jax.lax.scan(body, carry, start + jnp.arange(steps, dtype=jnp.int32))[0]
+
+    carries = [tr.init_carry(tr.init_params(jax.random.PRNGKey(s))) for s in range(seeds)]
+    keys = [jax.random.PRNGKey(100 + s) for s in range(seeds)]
+    if only == "single":
+        fn = jax.jit(run)
+        call = lambda cs: [fn(c, jnp.int32(0), k) for c, k in zip(cs, keys)]  # noqa: E731
+        state = carries
+    else:
+        fn = jax.jit(jax.vmap(run, in_axes=(0, None, 0)))
+        stacked_keys = jnp.stack(keys)
+        call = lambda c: fn(c, jnp.int32(0), stacked_keys)  # noqa: E731
+        state = jax.tree_util.tree_map(lambda *x: jnp.stack(x), *carries)
+    best = float("inf")
+    for i in range(repeats + 2):
+        start = time.perf_counter()
+        state = call(state)
+        jax.block_until_ready(state)
+        if i >= 2:
+            best = min(best, (time.perf_counter() - start) / (steps * seeds))
+    return {only: best}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--problems", default="burgers,allen_cahn,gray_scott")
@@ -225,7 +284,18 @@ def main(argv=None) -> int:
     parser.add_argument("--autobalance-variant", help=argparse.SUPPRESS)
     parser.add_argument("--save", help=argparse.SUPPRESS)
     parser.add_argument("--same-process", action="store_true", help="--autobalance: all variants in one process")
+    parser.add_argument("--seed-vmap", type=int, metavar="S",
+                        help="S seeds one after the other vs jax.vmap over the seeds (paper preset, --balance, first of --problems)")
+    parser.add_argument("--balance", default="autobalance", help="--seed-vmap: autobalance or none (EW)")
+    parser.add_argument("--seed-vmap-variant", help=argparse.SUPPRESS)
+    parser.add_argument("--seeds", type=int, default=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.seed_vmap or args.seed_vmap_variant:
+        problem = args.problems.split(",")[0] if args.problems != "burgers,allen_cahn,gray_scott" else "reaction_diffusion"
+        out = bench_seed_vmap(args.seed_vmap or args.seeds, args.steps, args.repeats, args.balance, problem,
+                              only=args.seed_vmap_variant)
+        print(json.dumps(out), flush=True)
+        return 0
     if args.dtype == "float64":
         jax.config.update("jax_enable_x64", True)
     if args.autobalance_variant:
