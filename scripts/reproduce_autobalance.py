@@ -177,6 +177,30 @@ def table(summary: dict, header: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
+def accurate_rows(folder, problems) -> str:
+    """Markdown rows of `--preset accurate` runs (scripts/reproduce_accuracy.py result.json files) beside the
+    paper's best AutoBalance number; "" without a folder or results."""
+    if folder is None:
+        return ""
+    lines = []
+    for problem in problems:
+        path = pathlib.Path(folder) / problem / "result.json"
+        if not path.is_file():
+            continue
+        r = json.loads(path.read_text())
+        its = ", ".join(f"{p['name']} {p['iterations']}" for p in r["phases"])
+        net = r["net"]
+        paper = PAPER[problem]["autobalance-adamw"]
+        lines.append(f"| {problem} | accurate preset: {net['depth']} x {net['width']} tanh MLP, {r['dtype']}, {its} | "
+                     f"{_e(r['mse'])} | {_e(r['linf'])} | {_e(paper[0])} | {_e(paper[1])} | seed {r['seed']} | "
+                     f"{r['wall_s']:.0f} |")
+    if not lines:
+        return ""
+    return ("\nBeyond the paper's recipe (`pinns train NAME --preset accurate`, scripts/reproduce_accuracy.py; one seed):\n\n"
+            "| problem | recipe | MSE | L∞ | paper AutoBalance MSE | paper L∞ | seed | wall s |\n|---|---|---|---|---|---|---|---|\n"
+            + "\n".join(lines) + "\n")
+
+
 def plot_histories(rows: list, summary: dict, folder: pathlib.Path) -> list:
     """One PNG per problem: test MSE vs step of each method's best seed, log y. Returns the paths."""
     import matplotlib
@@ -228,6 +252,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("runs/autobalance"), help="run folders")
     parser.add_argument("--results", type=pathlib.Path, help="results.json, table.md, PNGs (default: --out)")
     parser.add_argument("--note", default="", help="a line for the top of table.md (e.g. the machine's load)")
+    parser.add_argument("--accurate", type=pathlib.Path,
+                        help="folder of scripts/reproduce_accuracy.py runs (PROBLEM/result.json): extra rows for "
+                             "`--preset accurate` beside the paper's best")
     args = parser.parse_args(argv)
     args.problems = [p for p in args.problems.split(",") if p]
     args.methods = [m for m in args.methods.split(",") if m]
@@ -294,7 +321,7 @@ def main(argv=None) -> dict:
     (args.results / "results.json").write_text(json.dumps(
         {"steps": args.steps, "seeds": args.seed_lists, "summary": summary,
          "runs": [{k: v for k, v in r.items() if k != "reused"} for r in rows]}, indent=1) + "\n")
-    text = table(summary, header(args, argv, rows))
+    text = table(summary, header(args, argv, rows)) + accurate_rows(args.accurate, args.problems)
     (args.results / "table.md").write_text(text)
     plot_histories(rows, summary, args.results)
     print(text, flush=True)
