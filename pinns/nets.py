@@ -293,10 +293,11 @@ def embedding(axes: tuple, periodic: dict, origin: dict | None = None, kinks: di
         (embed, embed_dim).
     """
     origin, kinks = origin or {}, kinks or {}
-    unknown = (set(periodic) | set(kinks)) - set(axes)
-    if unknown or set(kinks) - set(periodic):
-        raise ValueError(f"periodic / kink axes {sorted(set(periodic) | set(kinks))} must be periodic inputs "
-                         f"among {axes}")
+    unknown = set(periodic) - set(axes)
+    if unknown:
+        raise ValueError(f"periodic axes {sorted(unknown)} are not among the inputs {axes}")
+    if set(kinks) - set(periodic):
+        raise ValueError(f"kink axes {sorted(set(kinks) - set(periodic))} are not periodic axes {sorted(periodic)}")
 
     def embed(z):
         parts = []

@@ -79,3 +79,5 @@ def test_bad_configuration_is_refused():
         NetConfig(arch="pirate", rff_scale=0.0)
     with pytest.raises(ValueError, match="periodic axes"):
         embedding(("t", "x"), {"y": 1.0})
+    with pytest.raises(ValueError, match="kink axes"):
+        embedding(("t", "x"), {}, kinks={"x": -1.0})
