@@ -52,6 +52,7 @@ PI_EXPERIMENTS = {  # poisson_inverse (recovered a): name -> (what changes, Trai
     "pi_noise_std001": ("'variance 0.01' read as a standard deviation: noise std 0.01", {}, {"noise_variance": 1e-4}),
     "pi_noise_free": ("no noise on the u values", {}, {"noise_variance": 0.0}),
     "pi_float64": ("float64", {"dtype": "float64"}, {}),
+    "pi_nf2000": ("2000 residual points instead of N_f = 100 (fixed)", {"batch": 2000}, {}),
 }
 
 LOG = {"log_every": 500, "ckpt_every": 5000, "eval_points": 0, "log_alignment": False}

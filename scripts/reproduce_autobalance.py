@@ -3,7 +3,7 @@
 Usage:
     python scripts/reproduce_autobalance.py [--problems reaction_diffusion,helmholtz,poisson_inverse]
         [--methods autobalance-adamw,auto-soap,ew,...] [--seeds 0,1,2] [--method-seeds METHOD=0,1,2 ...]
-        [--steps 30000] [--out runs/autobalance] [--results DIR] [--note TEXT]
+        [--steps 30000] [--out runs/autobalance] [--results DIR] [--note TEXT] [--jobs 2]
 
 Every run is ``pinns.train(problem, folder, preset="paper", optimizer=..., balance=..., seed=...)``:
 the `paper` preset of each problem holds the paper's network, points, loss weights and learning-rate
@@ -252,6 +252,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("runs/autobalance"), help="run folders")
     parser.add_argument("--results", type=pathlib.Path, help="results.json, table.md, PNGs (default: --out)")
     parser.add_argument("--note", default="", help="a line for the top of table.md (e.g. the machine's load)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="runs in parallel, one worker process each (one per core, single-threaded XLA)")
     parser.add_argument("--accurate", type=pathlib.Path,
                         help="folder of scripts/reproduce_accuracy.py runs (PROBLEM/result.json): extra rows for "
                              "`--preset accurate` beside the paper's best")
@@ -291,7 +293,8 @@ def header(args, argv, rows: list) -> str:
         f"- seeds: {seeds} (paper: best of {PAPER_SEEDS})",
         f"- machine: {os.cpu_count()} cores ({platform.machine()}, {platform.system()}), jax {jax.__version__} on "
         f"{jax.devices()[0].platform}; XLA_FLAGS={os.environ.get('XLA_FLAGS', '')!r}",
-        f"- training wall time, all runs: {wall / 60:.1f} min",
+        f"- training wall time, all runs: {wall / 60:.1f} min; this command: "
+        f"{getattr(args, 'command_wall_s', 0.0) / 60:.1f} min with {args.jobs} worker(s) (finished runs reused count 0)",
         "- MSE / L∞: best seed (lowest MSE) over the 300 x 300 test grid; poisson_inverse: the recovered a(x, y). "
         "Paper columns: AutoBalance Table 1 (AdamW). EW = the paper's fixed loss weights (λ_F, λ_B) with AdamW. "
         "steps/s: median over logged chunks (compilation excluded); wall s: sum over seeds incl. compilation.",
@@ -301,21 +304,49 @@ def header(args, argv, rows: list) -> str:
     return "\n".join(lines)
 
 
+COST = {"helmholtz": 3.0, "reaction_diffusion": 1.5, "poisson_inverse": 1.0}
+"""Relative cost of one run (measured steps/s on one core), to start the longest runs first with --jobs."""
+
+
+def _timed_run(job: tuple) -> tuple:
+    problem, method, seed, steps, folder = job
+    start = time.perf_counter()
+    return run_one(problem, method, seed, steps, folder), time.perf_counter() - start
+
+
+def run_all(jobs: list, n_jobs: int):
+    """Yield (job, row, seconds) for every job: in this process, or in `n_jobs` worker processes (spawned,
+    one job each at a time, the costliest problems first so the workers finish together)."""
+    if n_jobs <= 1:
+        for job in jobs:
+            yield (job, *_timed_run(job))
+        return
+    import concurrent.futures
+    import multiprocessing
+
+    order = sorted(jobs, key=lambda j: -COST.get(j[0], 1.0))
+    with concurrent.futures.ProcessPoolExecutor(n_jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(_timed_run, job): job for job in order}
+        for future in concurrent.futures.as_completed(futures):
+            yield (futures[future], *future.result())
+
+
 def main(argv=None) -> dict:
     """Run (or reuse) every requested run, then write results.json, table.md and the PNGs; returns the summary."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parse_args(argv)
-    jobs = [(p, m, s) for p in args.problems for m in args.methods for s in args.seed_lists[m]]
-    rows = []
-    for i, (problem, method, seed) in enumerate(jobs, 1):
-        folder = args.out / problem / method / f"steps{args.steps}_seed{seed}"
-        start = time.perf_counter()
-        row = run_one(problem, method, seed, args.steps, folder)
-        rows.append(row)
+    jobs = [(p, m, s, args.steps, args.out / p / m / f"steps{args.steps}_seed{s}")
+            for p in args.problems for m in args.methods for s in args.seed_lists[m]]
+    rows, started = {}, time.perf_counter()
+    for i, (job, row, seconds) in enumerate(run_all(jobs, args.jobs), 1):
+        problem, method, seed = job[:3]
+        rows[job[:3]] = row
         what = (f"diverged: {row['error']}" if "error" in row else
                 f"MSE {row['mse']:.3e}  L-inf {row['linf']:.3e}  ({row['wall_s']:.0f} s, {row['steps_per_s']:.1f} steps/s)")
         print(f"[{i}/{len(jobs)}] {problem} {METHODS[method][0]} seed {seed}: {what}"
-              f"{'  (reused)' if row.get('reused') else f'  [{time.perf_counter() - start:.0f} s]'}", flush=True)
+              f"{'  (reused)' if row.get('reused') else f'  [{seconds:.0f} s]'}", flush=True)
+    rows = [rows[job[:3]] for job in jobs]
+    args.command_wall_s = time.perf_counter() - started
     summary = aggregate(rows)
     args.results.mkdir(parents=True, exist_ok=True)
     (args.results / "results.json").write_text(json.dumps(

@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._base import Problem, d, grid_reference
-from ._presets import accurate, autobalance_paper, autobalance_quick
+from ._presets import autobalance_paper, autobalance_quick
 
 Y, X = 0, 1
 DOMAIN = {"y": (0.0, 1.0), "x": (0.0, 1.0)}
@@ -71,8 +71,7 @@ def build(data=None):
         bc_faces=(), data=observations(),
         reference=grid_reference(axes, DOMAIN, 300, lambda pts: {"u": exact_u(pts), "a": exact_a(pts)}),
         metric_fields=("a",), loss_weights={"res": 1.0, "data": 10.0}, source="exact",
-        presets={"paper": paper, "quick": quick,
-                 # the data stay the paper's (60 noisy u values, 10 boundary a values); the PDE is known
-                 # everywhere, so the accurate recipe checks it on 2000 points redrawn every 500 iterations
-                 "accurate": {**accurate(batch=2000, sampling="uniform", hard_constraints=False),
-                              "separate_nets": True}})
+        # no "accurate" preset: minimising the loss to round-off fits the noise of the 60 u values (measured:
+        # two 3 x 30 float64 networks, 2000 residual points, Adam then SSBroyden: the data misfit fell below
+        # the noise level and the MSE of a rose from 4e-3 to 5.5; results/accuracy_cpu/README.md)
+        presets={"paper": paper, "quick": quick})

@@ -86,3 +86,15 @@ def test_main_end_to_end(rep, tmp_path, capsys):
     assert "[2/2] poisson_inverse EW seed 0" in capsys.readouterr().out
     again = rep.main(argv)
     assert again == summary and "(reused)" in capsys.readouterr().out
+
+
+def test_parallel_workers_give_the_runs_of_one_process(rep, tmp_path, capsys):
+    """--jobs 2 (spawned worker processes) trains the same runs as one process, bit for bit."""
+    base = ["--problems", "poisson_inverse", "--methods", "autobalance-adamw,ew", "--seeds", "0", "--steps", "8"]
+    one = rep.main(base + ["--out", str(tmp_path / "one")])
+    two = rep.main(base + ["--out", str(tmp_path / "two"), "--jobs", "2"])
+    out = capsys.readouterr().out
+    assert "[2/2]" in out and "with 2 worker(s)" in (tmp_path / "two" / "table.md").read_text()
+    for method in ("autobalance-adamw", "ew"):
+        a, b = one["poisson_inverse"][method], two["poisson_inverse"][method]
+        assert a["mse"] == b["mse"] and a["linf"] == b["linf"]
