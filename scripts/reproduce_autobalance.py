@@ -323,9 +323,12 @@ def run_all(jobs: list, n_jobs: int):
         return
     import concurrent.futures
     import multiprocessing
+    import site
 
     order = sorted(jobs, key=lambda j: -COST.get(j[0], 1.0))
-    with concurrent.futures.ProcessPoolExecutor(n_jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+    here = str(pathlib.Path(__file__).resolve().parent)  # workers import this file by name (also when loaded by path)
+    with concurrent.futures.ProcessPoolExecutor(n_jobs, mp_context=multiprocessing.get_context("spawn"),
+                                                initializer=site.addsitedir, initargs=(here,)) as pool:
         futures = {pool.submit(_timed_run, job): job for job in order}
         for future in concurrent.futures.as_completed(futures):
             yield (futures[future], *future.result())

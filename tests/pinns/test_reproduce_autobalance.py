@@ -4,6 +4,7 @@ import importlib.util
 import json
 import math
 import pathlib
+import sys
 
 import pytest
 
@@ -14,8 +15,10 @@ SCRIPT = pathlib.Path(__file__).resolve().parents[2] / "scripts" / "reproduce_au
 def rep():
     spec = importlib.util.spec_from_file_location("reproduce_autobalance", SCRIPT)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # importable by name, as --jobs workers and pickle need
     spec.loader.exec_module(module)
-    return module
+    yield module
+    sys.modules.pop(spec.name, None)
 
 
 def _row(rep, problem, method, seed, mse, linf=1e-2, **more):
