@@ -59,10 +59,10 @@ class SpectralProblem:
 
 class SemilinearPDE:
     """A periodic semilinear PDE u_t = L u + N(u), as data: subclasses are frozen dataclasses whose fields
-    are the PDE coefficients (the benchmark's parameters, by name), with the box and fields as class data.
+    are the PDE coefficients (the benchmark's parameters, by name), with the fields as class data. The box
+    is the benchmark's output grid (`periodic_box`), not typed again here.
 
     Class attributes:
-        length, origin: period and left end per axis, ordered (y, x) (1-D: (x,)).
         field_names: one name per field (the leading state axis).
     Methods (grid = the `PeriodicGrid` that `build_problem` makes):
         linear(grid): diagonal symbol L, shape (n_fields, *grid.spectral_shape).
@@ -73,8 +73,6 @@ class SemilinearPDE:
     `grid_cached`.
     """
 
-    length: ClassVar[tuple] = ()
-    origin: ClassVar[tuple] = ()
     field_names: ClassVar[tuple] = ("u",)
 
     def linear(self, grid: PeriodicGrid) -> np.ndarray:
@@ -105,11 +103,20 @@ class ConservativeAdvection:
         return self._advection(grid) * grid.to_spectral(grid.to_physical(u_hat) ** 2)
 
 
-def build_problem(pde_class: type, params: dict, n: int, dealias: bool) -> SpectralProblem:
-    """The driver's half of a PDE-as-data: coefficients from `params`, the n^d grid, the dealiasing mask
-    (2/3 rule when `dealias`, else every mode but Nyquist), the exactly projected initial state."""
+def periodic_box(output: dict) -> tuple:
+    """(length, origin) per space axis, ordered (y, x), of an output grid whose periodic intervals include both
+    ends ({"x": (lo, hi, n)}: period hi - lo, the last point repeats the first)."""
+    axes = [a for a in ("y", "x") if a in output]
+    return tuple(output[a][1] - output[a][0] for a in axes), tuple(output[a][0] for a in axes)
+
+
+def build_problem(pde_class: type, params: dict, n: int, dealias: bool, box: tuple) -> SpectralProblem:
+    """The driver's half of a PDE-as-data: coefficients from `params`, the n^d grid on `box` ((length, origin)
+    per axis, `periodic_box`), the dealiasing mask (2/3 rule when `dealias`, else every mode but Nyquist), the
+    exactly projected initial state."""
     pde = pde_class(**params)
-    grid = PeriodicGrid((n,) * len(pde.length), pde.length, pde.origin)
+    length, origin = box
+    grid = PeriodicGrid((n,) * len(length), length, origin)
     fraction = 2 / 3 if dealias else 1.0
     mask = grid.mode_mask(fraction)
     tendency = pde.nonlinear
@@ -215,6 +222,37 @@ def solve_spectral(make_problem: Callable[..., SpectralProblem], params: dict, s
     info["error_estimate"] = estimate
     fields = {f: values[:, i] for i, f in enumerate(problem.field_names)}
     return fields, info
+
+
+def make_problem(bench, n: int, params: dict | None = None, dealias: bool | None = None) -> SpectralProblem:
+    """The `SpectralProblem` of a PDE-as-data benchmark (``bench.pde``) at n modes per axis (default: the
+    benchmark's parameters and dealiasing)."""
+    dealias = bool(bench.solver.get("dealias", False)) if dealias is None else dealias
+    return build_problem(bench.pde, bench.params if params is None else params, n, dealias, periodic_box(bench.output))
+
+
+@dataclass(frozen=True)
+class SpectralSolve:
+    """``solve(params, solver, coords, progress)`` of a PDE-as-data benchmark: `solve_spectral` on `pde`'s
+    problem on the periodic `box` of the output grid."""
+
+    pde: type
+    box: tuple
+    name: str
+
+    def make(self, params: dict, n: int, dealias: bool) -> SpectralProblem:
+        return build_problem(self.pde, params, n, dealias, self.box)
+
+    def __call__(self, params, solver, coords, progress=True):
+        return solve_spectral(self.make, params, solver, coords, progress, self.name)
+
+
+def spectral_benchmark(pde: type, **entry):
+    """The registry entry (`refsolvers.benchmarks.Benchmark`) of a Fourier + ETDRK4 benchmark: `entry` holds
+    every Benchmark field but ``solve`` and ``pde``, which come from `pde` (the box from ``entry["output"]``)."""
+    from .benchmarks import Benchmark
+
+    return Benchmark(pde=pde, solve=SpectralSolve(pde, periodic_box(entry["output"]), entry["name"]), **entry)
 
 
 def vorticity_to_velocity(grid: PeriodicGrid) -> tuple:

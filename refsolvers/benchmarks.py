@@ -38,6 +38,8 @@ class Benchmark:
         metric_fields: fields the paper's relative L2 is computed on.
         exact: optional callable(params, t, [y,] x) -> dict of fields (broadcasting meshes).
         convergence: the default settings' self-convergence figure from the study (documentation).
+        pde: the PDE-as-data class (`refsolvers._spectral.SemilinearPDE`) of a Fourier + ETDRK4 benchmark
+            (`refsolvers._spectral.spectral_benchmark` builds such entries), else None.
     """
 
     name: str
@@ -52,6 +54,7 @@ class Benchmark:
     metric_fields: tuple = ()
     exact: Callable | None = None
     convergence: dict = field(default_factory=dict)
+    pde: type | None = None
 
     def coords(self, output: dict | None = None) -> dict:
         """Output coordinates {"t": ..., "y": ..., "x": ...} (both ends included)."""

@@ -63,7 +63,9 @@ def time_ours(bench_name, module, n, dt, steps, backend):
 
     os.environ["REFSOLVERS_FFT"] = backend
     real_fft.cache_clear()
-    problem = importlib.import_module(module).make_problem(BENCHMARKS[bench_name].params, n, False)
+    from refsolvers._spectral import make_problem
+
+    problem = make_problem(BENCHMARKS[bench_name], n, dealias=False)
     ms = ms_per_step(problem, dt, steps)
     del os.environ["REFSOLVERS_FFT"]
     real_fft.cache_clear()

@@ -10,17 +10,15 @@ recorded in the registry entry (`convergence`) and in `datasets/README.md`.
 from __future__ import annotations
 
 import argparse
-import importlib
 import time
 
 from refsolvers import BENCHMARKS
-from refsolvers._spectral import march, relative_l2
+from refsolvers._spectral import make_problem, march, relative_l2
 
 
 def trajectory(name: str, n: int, dt: float):
     bench = BENCHMARKS[name]
-    module = importlib.import_module(bench.solve.__module__)
-    problem = module.make_problem(bench.params, n, bool(bench.solver.get("dealias", False)))
+    problem = make_problem(bench, n)
     coords = bench.coords()
     space = tuple(coords[k] for k in ("y", "x") if k in coords)
     start = time.perf_counter()

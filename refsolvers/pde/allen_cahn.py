@@ -6,12 +6,10 @@ u0 has a slope jump across the periodic boundary, so its Fourier coefficients ar
 """
 
 from dataclasses import dataclass
-from typing import ClassVar
 
 import numpy as np
 
-from .._spectral import SemilinearPDE, SpectralProblem, build_problem, solve_spectral
-from ..benchmarks import Benchmark
+from .._spectral import SemilinearPDE, spectral_benchmark
 
 EQUATION = "u_t = d u_xx + a (u - u^3), x in [-1,1] periodic, u(0,x) = x^2 cos(pi x)"
 PARAMS = {"d": 1e-4, "a": 5.0}
@@ -28,8 +26,6 @@ class AllenCahn(SemilinearPDE):
 
     d: float
     a: float
-    length: ClassVar[tuple] = (2.0,)
-    origin: ClassVar[tuple] = (-1.0,)
 
     def linear(self, grid):
         (k,) = grid.wavenumbers()
@@ -42,16 +38,11 @@ class AllenCahn(SemilinearPDE):
         return initial(x)[None]
 
 
-def make_problem(params: dict, n: int, dealias: bool) -> SpectralProblem:
-    return build_problem(AllenCahn, params, n, dealias)
-
-
-BENCHMARK = Benchmark(
-    name="allen_cahn", equation=EQUATION, fields=("u",), params=PARAMS,
+BENCHMARK = spectral_benchmark(
+    AllenCahn, name="allen_cahn", equation=EQUATION, fields=("u",), params=PARAMS,
     solver={"n": 2048, "dt": 2e-4, "dealias": False},
     convergence={"self_convergence_2n_half_dt": 1.19e-09, "command": "python scripts/convergence_study.py allen_cahn"},
     quick={"n": 256, "dt": 1e-3, "nt": 21, "nx": 128},
     output={"t": (0.0, 1.0, 201), "x": (-1.0, 1.0, 512)},
-    solve=lambda p, s, c, progress: solve_spectral(make_problem, p, s, c, progress, "allen_cahn"),
     periodic=("x",), metric_fields=("u",),
 )

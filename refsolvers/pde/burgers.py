@@ -7,11 +7,10 @@ cross-check of the exact Cole-Hopf solution (`refsolvers.pde.cole_hopf`), which 
 
 import time
 from dataclasses import dataclass
-from typing import ClassVar
 
 import numpy as np
 
-from .._spectral import ConservativeAdvection, SemilinearPDE, SpectralProblem, build_problem, march, relative_l2
+from .._spectral import ConservativeAdvection, SemilinearPDE, make_problem, march, relative_l2
 from ..benchmarks import Benchmark
 from .cole_hopf import DEFAULT_NODES, burgers_exact, node_doubling_error, window
 
@@ -29,8 +28,6 @@ class Burgers(ConservativeAdvection, SemilinearPDE):
     """The periodic problem as data (the cross-check): L = -nu k^2, N = -(u^2)_x / 2."""
 
     nu: float
-    length: ClassVar[tuple] = (2.0,)
-    origin: ClassVar[tuple] = (-1.0,)
 
     def linear(self, grid):
         (k,) = grid.wavenumbers()
@@ -38,10 +35,6 @@ class Burgers(ConservativeAdvection, SemilinearPDE):
 
     def initial(self, x):
         return initial(x)[None]
-
-
-def make_problem(params: dict, n: int, dealias: bool) -> SpectralProblem:
-    return build_problem(Burgers, params, n, dealias)
 
 
 def exact(params: dict, t, x, nodes: int = DEFAULT_NODES) -> dict:
@@ -76,7 +69,7 @@ def solve(params, solver, coords, progress=True):
         n, dt = int(solver["check_n"]), float(solver["check_dt"])
         if n < 2 or not dt > 0:
             raise ValueError(f"burgers: check_n must be >= 2 and check_dt > 0, got {n}, {dt}")
-        values, _, dt_eff, _ = march(make_problem(params, n, False), dt, coords["t"], (coords["x"],),
+        values, _, dt_eff, _ = march(make_problem(BENCHMARK, n, params, dealias=False), dt, coords["t"], (coords["x"],),
                                      progress, desc=f"burgers check N={n}")
         info["spectral_cross_check"] = {"n": n, "dt": dt_eff, "relative_l2": relative_l2(values[:, 0], check["u"]),
                                         "method": "Fourier pseudo-spectral + ETDRK4, no dealiasing"}
@@ -88,6 +81,6 @@ BENCHMARK = Benchmark(
     solver={"nodes": DEFAULT_NODES, "cross_check": False, "check_n": 4096, "check_dt": 5e-5},
     quick={"nodes": 128, "nt": 21, "nx": 128},
     output={"t": (0.0, 1.0, 201), "x": (-1.0, 1.0, 512)},
-    solve=solve, exact=exact,
+    solve=solve, exact=exact, pde=Burgers,
     metric_fields=("u",),
 )

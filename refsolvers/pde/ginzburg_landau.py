@@ -11,8 +11,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from .._spectral import SemilinearPDE, SpectralProblem, build_problem, solve_spectral
-from ..benchmarks import Benchmark
+from .._spectral import SemilinearPDE, spectral_benchmark
 
 EQUATION = ("A_t = eps Lap A + mu A - gamma A |A|^2, A = u + i v, gamma = gamma_re + i gamma_im, "
             "(x,y) in [-1,1]^2 periodic, A0 = (10y + 10ix) exp(-25(x^2+y^2))")
@@ -32,8 +31,6 @@ class GinzburgLandau(SemilinearPDE):
     mu: float
     gamma_re: float
     gamma_im: float
-    length: ClassVar[tuple] = (2.0, 2.0)
-    origin: ClassVar[tuple] = (-1.0, -1.0)
     field_names: ClassVar[tuple] = ("u", "v")
 
     def linear(self, grid):
@@ -50,18 +47,13 @@ class GinzburgLandau(SemilinearPDE):
         return initial_fields(y, x)
 
 
-def make_problem(params: dict, n: int, dealias: bool) -> SpectralProblem:
-    return build_problem(GinzburgLandau, params, n, dealias)
-
-
-BENCHMARK = Benchmark(
-    name="ginzburg_landau", equation=EQUATION, fields=("u", "v"), params=PARAMS,
+BENCHMARK = spectral_benchmark(
+    GinzburgLandau, name="ginzburg_landau", equation=EQUATION, fields=("u", "v"), params=PARAMS,
     solver={"n": 256, "dt": 1e-3, "dealias": False},
     # measured: space 256 vs 512 (dt=1e-3) 2.6e-10; time dt=1e-3 vs 5e-4 (N=128) 5.0e-9
     convergence={"space_256_vs_512": 2.60e-10, "time_1e-3_vs_5e-4": 4.99e-9,
                  "command": "python scripts/convergence_study.py ginzburg_landau"},
     quick={"n": 64, "dt": 2e-3, "nt": 11, "nx": 64, "ny": 64},
     output={"t": (0.0, 1.0, 101), "y": (-1.0, 1.0, 200), "x": (-1.0, 1.0, 200)},
-    solve=lambda p, s, c, progress: solve_spectral(make_problem, p, s, c, progress, "ginzburg_landau"),
     periodic=("x", "y"), metric_fields=("u",),
 )

@@ -11,8 +11,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from .._spectral import SemilinearPDE, SpectralProblem, build_problem, grid_cached, solve_spectral
-from ..benchmarks import Benchmark
+from .._spectral import SemilinearPDE, grid_cached, spectral_benchmark
 
 EQUATION = ("u_t = eps1 Lap u + b1 (1 - u) - c1 u v^2, v_t = eps2 Lap v - b2 v + c2 u v^2, "
             "(x,y) in [-1,1]^2 periodic")
@@ -45,8 +44,6 @@ class GrayScott(SemilinearPDE):
     c1: float
     c2: float
     v0_form: str = "gaussian"
-    length: ClassVar[tuple] = (2.0, 2.0)
-    origin: ClassVar[tuple] = (-1.0, -1.0)
     field_names: ClassVar[tuple] = ("u", "v")
 
     def linear(self, grid):
@@ -68,12 +65,8 @@ class GrayScott(SemilinearPDE):
         return initial_fields({"v0_form": self.v0_form})(y, x)
 
 
-def make_problem(params: dict, n: int, dealias: bool) -> SpectralProblem:
-    return build_problem(GrayScott, params, n, dealias)
-
-
-BENCHMARK = Benchmark(
-    name="gray_scott", equation=EQUATION, fields=("u", "v"), params=PARAMS,
+BENCHMARK = spectral_benchmark(
+    GrayScott, name="gray_scott", equation=EQUATION, fields=("u", "v"), params=PARAMS,
     solver={"n": 128, "dt": 2e-4, "dealias": False},
     # measured (scripts/convergence_study.py, /tmp study): time 3.2e-7 at dt=5e-4 (x1/15 per halving:
     # 4th order) -> ~1.3e-8 at 2e-4; space (128 vs 256, dt=5e-4) 5.1e-9
@@ -81,6 +74,5 @@ BENCHMARK = Benchmark(
                  "command": "python scripts/convergence_study.py gray_scott"},
     quick={"n": 64, "dt": 2e-3, "nt": 11, "nx": 64, "ny": 64},
     output={"t": (0.0, 2.0, 101), "y": (-1.0, 1.0, 200), "x": (-1.0, 1.0, 200)},
-    solve=lambda p, s, c, progress: solve_spectral(make_problem, p, s, c, progress, "gray_scott"),
     periodic=("x", "y"), metric_fields=("u",),
 )

@@ -5,12 +5,10 @@ The linear symbol L = i delta^2 k^3 is purely imaginary: the ETDRK4 coefficients
 """
 
 from dataclasses import dataclass
-from typing import ClassVar
 
 import numpy as np
 
-from .._spectral import ConservativeAdvection, SemilinearPDE, SpectralProblem, build_problem, solve_spectral
-from ..benchmarks import Benchmark
+from .._spectral import ConservativeAdvection, SemilinearPDE, spectral_benchmark
 
 EQUATION = "u_t + u u_x + delta^2 u_xxx = 0, x in [-1,1] periodic, u(0,x) = cos(pi x)"
 PARAMS = {"delta": 0.022}
@@ -26,8 +24,6 @@ class KortewegDeVries(ConservativeAdvection, SemilinearPDE):
     """The PDE as data: L = i delta^2 k^3, N = -(u^2)_x / 2."""
 
     delta: float
-    length: ClassVar[tuple] = (2.0,)
-    origin: ClassVar[tuple] = (-1.0,)
 
     def linear(self, grid):
         (k,) = grid.wavenumbers()
@@ -37,16 +33,11 @@ class KortewegDeVries(ConservativeAdvection, SemilinearPDE):
         return initial(x)[None]
 
 
-def make_problem(params: dict, n: int, dealias: bool) -> SpectralProblem:
-    return build_problem(KortewegDeVries, params, n, dealias)
-
-
-BENCHMARK = Benchmark(
-    name="kdv", equation=EQUATION, fields=("u",), params=PARAMS,
+BENCHMARK = spectral_benchmark(
+    KortewegDeVries, name="kdv", equation=EQUATION, fields=("u",), params=PARAMS,
     solver={"n": 512, "dt": 2e-5, "dealias": False},
     convergence={"self_convergence_2n_half_dt": 1.25e-11, "command": "python scripts/convergence_study.py kdv"},
     quick={"n": 256, "dt": 1e-4, "nt": 21, "nx": 128},
     output={"t": (0.0, 1.0, 201), "x": (-1.0, 1.0, 512)},
-    solve=lambda p, s, c, progress: solve_spectral(make_problem, p, s, c, progress, "kdv"),
     periodic=("x",), metric_fields=("u",),
 )

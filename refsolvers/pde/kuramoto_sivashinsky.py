@@ -5,12 +5,10 @@
 """
 
 from dataclasses import dataclass
-from typing import ClassVar
 
 import numpy as np
 
-from .._spectral import SemilinearPDE, SpectralProblem, build_problem, grid_cached, solve_spectral
-from ..benchmarks import Benchmark
+from .._spectral import SemilinearPDE, grid_cached, spectral_benchmark
 
 EQUATION = ("u_t + alpha u u_x + beta u_xx + gamma u_xxxx = 0, x in [0,2pi] periodic, "
             "u(0,x) = cos(x)(1 + sin(x))")
@@ -28,8 +26,6 @@ class KuramotoSivashinsky(SemilinearPDE):
     alpha: float
     beta: float
     gamma: float
-    length: ClassVar[tuple] = (2 * np.pi,)
-    origin: ClassVar[tuple] = (0.0,)
 
     def linear(self, grid):
         (k,) = grid.wavenumbers()
@@ -47,16 +43,11 @@ class KuramotoSivashinsky(SemilinearPDE):
         return initial(x)[None]
 
 
-def make_problem(params: dict, n: int, dealias: bool) -> SpectralProblem:
-    return build_problem(KuramotoSivashinsky, params, n, dealias)
-
-
-BENCHMARK = Benchmark(
-    name="ks", equation=EQUATION, fields=("u",), params=PARAMS,
+BENCHMARK = spectral_benchmark(
+    KuramotoSivashinsky, name="ks", equation=EQUATION, fields=("u",), params=PARAMS,
     solver={"n": 512, "dt": 2e-5, "dealias": False},
     convergence={"self_convergence_2n_half_dt": 9.66e-10, "command": "python scripts/convergence_study.py ks"},
     quick={"n": 128, "dt": 1e-4, "nt": 26, "nx": 128},
     output={"t": (0.0, 1.0, 251), "x": (0.0, 2 * np.pi, 512)},
-    solve=lambda p, s, c, progress: solve_spectral(make_problem, p, s, c, progress, "ks"),
     periodic=("x",), metric_fields=("u",),
 )

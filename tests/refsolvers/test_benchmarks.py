@@ -10,7 +10,7 @@ import pytest
 
 import refsolvers
 from refsolvers import BENCHMARKS, generate, read_h5
-from refsolvers._spectral import march, relative_l2
+from refsolvers._spectral import make_problem, march, relative_l2
 
 SPECTRAL_1D = ["allen_cahn", "kdv", "ks"]
 
@@ -94,8 +94,7 @@ def test_periodic_output_repeats_the_first_point(quick_dir):
 
 def _trajectory(name, n, dt, t_end, nt=11, nx=64):
     bench = BENCHMARKS[name]
-    module = __import__(bench.solve.__module__, fromlist=["make_problem"])
-    problem = module.make_problem(bench.params, n, False)
+    problem = make_problem(bench, n, dealias=False)
     x0, x1, _ = bench.output["x"]
     values, *_ = march(problem, dt, np.linspace(0, t_end, nt), (np.linspace(x0, x1, nx),), progress=False)
     return problem, values[:, 0]
@@ -104,8 +103,7 @@ def _trajectory(name, n, dt, t_end, nt=11, nx=64):
 def _spectral_states(name, n, dt, n_steps, every):
     """Fourier states of benchmark `name` every `every` steps (to test invariants exactly)."""
     bench = BENCHMARKS[name]
-    module = __import__(bench.solve.__module__, fromlist=["make_problem"])
-    problem = module.make_problem(bench.params, n, False)
+    problem = make_problem(bench, n, dealias=False)
     stepper = refsolvers.ETDRK4(problem.linear, problem.nonlinear, dt)
     u, states = problem.u0_hat, [problem.u0_hat]
     for i in range(1, n_steps + 1):

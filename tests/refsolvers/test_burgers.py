@@ -6,7 +6,8 @@ from scipy.optimize import minimize_scalar
 
 from refsolvers import benchmarks
 from refsolvers._spectral import march, relative_l2
-from refsolvers.pde.burgers import PARAMS, initial, make_problem
+from refsolvers._spectral import make_problem
+from refsolvers.pde.burgers import BENCHMARK, PARAMS, initial
 from refsolvers.pde.cole_hopf import (NU, burgers_exact, burgers_exact_ux, burgers_exact_with_ux,
                                       node_doubling_error)
 
@@ -133,7 +134,7 @@ FAST_SPECTRAL = dict(n=2048, dt=5e-5, t1=0.6, nt=31, tol=1e-12)   # measured 1.3
 def test_spectral_cross_check_fast():
     cfg = FAST_SPECTRAL
     t = np.linspace(0.0, cfg["t1"], cfg["nt"])
-    values, _, _, _ = march(make_problem(PARAMS, cfg["n"], False), cfg["dt"], t, (X_OUT,), progress=False)
+    values, _, _, _ = march(make_problem(BENCHMARK, cfg["n"], PARAMS, dealias=False), cfg["dt"], t, (X_OUT,), progress=False)
     exact = burgers_exact(*np.meshgrid(t, X_OUT, indexing="ij"))
     assert relative_l2(values[:, 0], exact) < cfg["tol"]
 
@@ -152,5 +153,5 @@ def test_spectral_cross_check_default_full_grid():
 @pytest.mark.slow
 def test_spectral_cross_check_previous_default_dt(grid, u_grid):
     """N=4096, dt=1e-5 (the old spectral default, 1e5 steps): measured 1.5e-12, the round-off floor."""
-    values, _, _, _ = march(make_problem(PARAMS, 4096, False), 1e-5, T_OUT, (X_OUT,), progress=False)
+    values, _, _, _ = march(make_problem(BENCHMARK, 4096, PARAMS, dealias=False), 1e-5, T_OUT, (X_OUT,), progress=False)
     assert relative_l2(values[:, 0], u_grid) < 5e-12

@@ -90,7 +90,7 @@ def test_etdrk4_pdes_are_frozen_coefficient_records(module, cls):
     import dataclasses
     import importlib
 
-    from refsolvers._spectral import build_problem
+    from refsolvers._spectral import make_problem
 
     mod = importlib.import_module(f"refsolvers.pde.{module}")
     pde_class = getattr(mod, cls)
@@ -99,7 +99,7 @@ def test_etdrk4_pdes_are_frozen_coefficient_records(module, cls):
     with pytest.raises(dataclasses.FrozenInstanceError):
         setattr(pde, next(iter(mod.PARAMS)), 0.0)
     for dealias in (False, True):
-        problem = build_problem(pde_class, mod.PARAMS, 32, dealias)
+        problem = make_problem(mod.BENCHMARK, 32, mod.PARAMS, dealias)
         grid = problem.grid
         assert problem.linear.shape == (len(pde.field_names),) + grid.spectral_shape
         tendency = problem.nonlinear(problem.u0_hat)
