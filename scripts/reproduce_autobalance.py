@@ -3,7 +3,7 @@
 Usage:
     python scripts/reproduce_autobalance.py [--problems reaction_diffusion,helmholtz,poisson_inverse]
         [--methods autobalance-adamw,auto-soap,ew,...] [--seeds 0,1,2] [--method-seeds METHOD=0,1,2 ...]
-        [--steps 30000] [--out runs/autobalance] [--results DIR] [--note TEXT] [--jobs 2]
+        [--steps 30000] [--out runs/autobalance] [--results DIR] [--note TEXT] [--jobs 2] [--table-only]
 
 Every run is ``pinns.train(problem, folder, preset="paper", optimizer=..., balance=..., seed=...)``:
 the `paper` preset of each problem holds the paper's network, points, loss weights and learning-rate
@@ -20,6 +20,8 @@ finished and reused; one holding only a checkpoint (an interrupted run) is resum
 (default: OUT) receives ``results.json`` (every run: MSE, L-inf, wall time, steps/s, MSE history),
 ``table.md`` (best seed per problem and method beside the paper's numbers) and one
 ``mse_history_PROBLEM.png`` per problem (test-grid MSE vs step, best seed of each method).
+``--table-only`` trains nothing: it tabulates the finished runs under OUT and names the missing ones
+in the table's header (a table assembled from several sessions' runs).
 
 For one CPU thread: XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1".
 """
@@ -254,6 +256,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--note", default="", help="a line for the top of table.md (e.g. the machine's load)")
     parser.add_argument("--jobs", type=int, default=1,
                         help="runs in parallel, one worker process each (one per core, single-threaded XLA)")
+    parser.add_argument("--table-only", action="store_true",
+                        help="train nothing: tabulate the finished runs under --out, name the missing ones")
     parser.add_argument("--accurate", type=pathlib.Path,
                         help="folder of scripts/reproduce_accuracy.py runs (PROBLEM/result.json): extra rows for "
                              "`--preset accurate` beside the paper's best")
@@ -282,10 +286,13 @@ def header(args, argv, rows: list) -> str:
     import jax
 
     seeds = "; ".join(f"{METHODS[m][0]}: {','.join(map(str, s))}" for m, s in args.seed_lists.items())
+    missing = getattr(args, "missing", [])
     reduced = args.steps < PAPER_STEPS or any(len(s) < PAPER_SEEDS for s in args.seed_lists.values())
     wall = sum(r.get("wall_s", 0.0) for r in rows)
+    command = ("tabulated finished runs only (--table-only)" if args.table_only else
+               f"{getattr(args, 'command_wall_s', 0.0) / 60:.1f} min with {args.jobs} worker(s) (finished runs reused count 0)")
     lines = [
-        "# AutoBalance Table 1, reproduced" + (" (REDUCED run)" if reduced else ""),
+        "# AutoBalance Table 1, reproduced" + (" (REDUCED run)" if reduced else "") + (" (INCOMPLETE)" if missing else ""),
         "",
         f"Command: `python scripts/reproduce_autobalance.py {shlex.join(argv)}`",
         "",
@@ -293,12 +300,14 @@ def header(args, argv, rows: list) -> str:
         f"- seeds: {seeds} (paper: best of {PAPER_SEEDS})",
         f"- machine: {os.cpu_count()} cores ({platform.machine()}, {platform.system()}), jax {jax.__version__} on "
         f"{jax.devices()[0].platform}; XLA_FLAGS={os.environ.get('XLA_FLAGS', '')!r}",
-        f"- training wall time, all runs: {wall / 60:.1f} min; this command: "
-        f"{getattr(args, 'command_wall_s', 0.0) / 60:.1f} min with {args.jobs} worker(s) (finished runs reused count 0)",
+        f"- training wall time, all runs: {wall / 60:.1f} min; this command: {command}",
         "- MSE / L∞: best seed (lowest MSE) over the 300 x 300 test grid; poisson_inverse: the recovered a(x, y). "
         "Paper columns: AutoBalance Table 1 (AdamW). EW = the paper's fixed loss weights (λ_F, λ_B) with AdamW. "
         "steps/s: median over logged chunks (compilation excluded); wall s: sum over seeds incl. compilation.",
     ]
+    if missing:
+        lines.append(f"- not run ({len(missing)} of {len(missing) + len(rows)}): " + "; ".join(
+            f"{p} {METHODS[m][0]} seed {s}" for p, m, s in missing))
     if args.note:
         lines.append(f"- note: {args.note}")
     return "\n".join(lines)
@@ -309,7 +318,7 @@ COST = {"helmholtz": 3.0, "reaction_diffusion": 1.5, "poisson_inverse": 1.0}
 
 
 def _timed_run(job: tuple) -> tuple:
-    problem, method, seed, steps, folder = job
+    problem, method, seed, steps, folder = job  # with --table-only every job is finished: run_one reads it
     start = time.perf_counter()
     return run_one(problem, method, seed, steps, folder), time.perf_counter() - start
 
@@ -341,7 +350,13 @@ def main(argv=None) -> dict:
     jobs = [(p, m, s, args.steps, args.out / p / m / f"steps{args.steps}_seed{s}")
             for p in args.problems for m in args.methods for s in args.seed_lists[m]]
     rows, started = {}, time.perf_counter()
-    for i, (job, row, seconds) in enumerate(run_all(jobs, args.jobs), 1):
+    if args.table_only:
+        finished = {job[:3] for job in jobs if (job[4] / RESULT_FILE).is_file()}
+        args.missing = [job[:3] for job in jobs if job[:3] not in finished]
+        jobs = [job for job in jobs if job[:3] in finished]
+        if not jobs:
+            raise SystemExit(f"--table-only: no finished run under {args.out}")
+    for i, (job, row, seconds) in enumerate(run_all(jobs, 1) if args.table_only else run_all(jobs, args.jobs), 1):
         problem, method, seed = job[:3]
         rows[job[:3]] = row
         what = (f"diverged: {row['error']}" if "error" in row else

@@ -72,6 +72,26 @@ def test_paper_numbers_cover_every_problem(rep):
     assert rep.PAPER["reaction_diffusion"]["autobalance-adamw"] == (2.61e-7, 5.05e-3)
 
 
+def test_table_only_tabulates_finished_runs_and_names_the_missing(rep, tmp_path, capsys):
+    """--table-only trains nothing: finished runs (result.json) are tabulated, unfinished ones named."""
+    out = tmp_path / "runs"
+    for seed, mse in ((0, 4e-6), (2, 2e-6)):
+        folder = out / "reaction_diffusion" / "ew" / f"steps30000_seed{seed}"
+        folder.mkdir(parents=True)
+        (folder / rep.RESULT_FILE).write_text(json.dumps(_row(rep, "reaction_diffusion", "ew", seed, mse)))
+    (out / "reaction_diffusion" / "ntk" / "steps30000_seed0").mkdir(parents=True)  # interrupted: no result.json
+    argv = ["--problems", "reaction_diffusion", "--methods", "ew,ntk", "--out", str(out), "--table-only"]
+    summary = rep.main(argv)
+    assert set(summary["reaction_diffusion"]) == {"ew"}
+    assert summary["reaction_diffusion"]["ew"]["best_seed"] == 2
+    table = (out / "table.md").read_text()
+    assert "INCOMPLETE" in table and "REDUCED" not in table and "--table-only" in table
+    assert "not run (4 of 6): reaction_diffusion EW seed 1; reaction_diffusion NTK seed 0;" in table
+    assert not (out / "reaction_diffusion" / "ntk" / "steps30000_seed0" / "checkpoint.npz").exists()
+    with pytest.raises(SystemExit, match="no finished run"):
+        rep.main(["--problems", "helmholtz", "--out", str(out), "--table-only"])
+
+
 @pytest.mark.slow
 def test_main_end_to_end(rep, tmp_path, capsys):
     """One problem, two methods, one seed, 30 steps: files exist, numbers finite; a rerun reuses the runs."""
