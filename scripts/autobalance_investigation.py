@@ -45,10 +45,6 @@ EXPERIMENTS = {  # name -> (what changes, TrainConfig overrides)
     # is the sum with half the learning rate and twice the decay rate ((1 - lr wd) w - lr sum d / n, n = 2)
     "mean_updates": ("per-term updates averaged, not summed (lr, lr_init, floor halved, weight decay doubled)",
                      {"lr": 5e-3, "lr_init": 5e-5, "lr_floor": 2.5e-5, "weight_decay": 0.02}),
-    "mean_updates_seed1": ("per-term updates averaged, seed 1",
-                           {"lr": 5e-3, "lr_init": 5e-5, "lr_floor": 2.5e-5, "weight_decay": 0.02, "seed": 1}),
-    "mean_updates_seed2": ("per-term updates averaged, seed 2",
-                           {"lr": 5e-3, "lr_init": 5e-5, "lr_floor": 2.5e-5, "weight_decay": 0.02, "seed": 2}),
 }
 
 PI_PAPER_MSE = 6.19e-6
