@@ -20,6 +20,8 @@ what the other reading measured (AutoBalance-AdamW, 30 000 steps, seed 0 unless 
   root (Algorithm 1 as printed): 3.1e-5. No weight decay: 1.0e-5 (PyTorch's AdamW default 0.01 kept).
 * "3-layer network with 50 neurons": 3 hidden layers (2 hidden layers gave 1.8e-5). Schedule: x0.75
   per 1000 steps, applied every 50 (the other reading, x0.75 at every 50-step trigger: 1.8e-5).
+* Algorithm 1's aggregation line is lost in the paper's text: the per-term updates are summed
+  (averaging them, i.e. half the learning rate with twice the decay rate, gave 1.36e-5).
 * Seeds 0, 1, 2: 1.26e-5, 2.55e-6, 4.13e-5; best of 3 (the paper's rule) 2.55e-6, 9.8x above the
   paper's 2.61e-7 (its L-inf 5.6e-3 against the paper's 5.05e-3). The test MSE keeps oscillating
   by up to 10x between logs after the learning rate reaches its floor, in float64 as in float32.
