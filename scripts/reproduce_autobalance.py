@@ -318,7 +318,7 @@ COST = {"helmholtz": 3.0, "reaction_diffusion": 1.5, "poisson_inverse": 1.0}
 
 
 def _timed_run(job: tuple) -> tuple:
-    problem, method, seed, steps, folder = job  # with --table-only every job is finished: run_one reads it
+    problem, method, seed, steps, folder = job
     start = time.perf_counter()
     return run_one(problem, method, seed, steps, folder), time.perf_counter() - start
 
@@ -356,7 +356,7 @@ def main(argv=None) -> dict:
         jobs = [job for job in jobs if job[:3] in finished]
         if not jobs:
             raise SystemExit(f"--table-only: no finished run under {args.out}")
-    for i, (job, row, seconds) in enumerate(run_all(jobs, 1) if args.table_only else run_all(jobs, args.jobs), 1):
+    for i, (job, row, seconds) in enumerate(run_all(jobs, 1 if args.table_only else args.jobs), 1):
         problem, method, seed = job[:3]
         rows[job[:3]] = row
         what = (f"diverged: {row['error']}" if "error" in row else
