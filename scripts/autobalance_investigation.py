@@ -1,11 +1,12 @@
-"""Controlled experiments on reaction_diffusion (and poisson_inverse) with AutoBalance-AdamW: one change at a time.
+"""Controlled experiments with AutoBalance-AdamW on the three Table-1 problems: one change at a time.
 
 Each experiment is the `paper` preset (AutoBalance appendix A.4) at the full 30 000-step schedule, seed
-0, with ONE setting changed (`EXPERIMENTS`). Runs go to ``OUT/NAME`` (finished ones are reused,
-interrupted ones resumed); `PI_EXPERIMENTS` do the same for poisson_inverse (the recovered a: seeds, the
-observation draw, the noise level). ``report`` writes ``RESULTS/investigation_rows.md`` (and ``_pi_rows.md``) (change, MSE, L-inf over the
-300 x 300 test grid, wall time, curve) and ``RESULTS/curves/NAME.png`` (test MSE vs iteration beside
-the baseline), and ``RESULTS/investigation.json``.
+0, with ONE setting changed: `EXPERIMENTS` on reaction_diffusion, `HZ_EXPERIMENTS` (the same changes,
+names prefixed ``hz_``) on helmholtz, `PI_EXPERIMENTS` on poisson_inverse (the recovered a: seeds, the
+observation draw, the noise level). Runs go to ``OUT/NAME`` (finished ones are reused, interrupted ones
+resumed). ``report`` writes ``RESULTS/investigation_rows.md`` (and ``_hz_rows.md``, ``_pi_rows.md``)
+(change, MSE, L-inf over the 300 x 300 test grid, wall time, curve), ``RESULTS/curves/NAME.png`` (test
+MSE vs iteration beside the baseline) and ``RESULTS/investigation*.json``.
 
     python scripts/autobalance_investigation.py run baseline resampled float64 ... --out runs/ab_inv
     python scripts/autobalance_investigation.py report --out runs/ab_inv --results results/autobalance_full
@@ -45,6 +46,16 @@ EXPERIMENTS = {  # name -> (what changes, TrainConfig overrides)
     # is the sum with half the learning rate and twice the decay rate ((1 - lr wd) w - lr sum d / n, n = 2)
     "mean_updates": ("per-term updates averaged, not summed (lr, lr_init, floor halved, weight decay doubled)",
                      {"lr": 5e-3, "lr_init": 5e-5, "lr_floor": 2.5e-5, "weight_decay": 0.02}),
+}
+
+HZ_PAPER_MSE = 2.04e-3
+HZ_EXPERIMENTS = {  # helmholtz: the reaction_diffusion changes that apply to it (its seeds 1, 2 are the table's runs)
+    "hz_baseline": ("none: paper preset (fixed 2000 + 400 points, Glorot init, float32, eps 1e-8 outside the root, "
+                    "wd 0.01, floor 1e-5)", {}),
+    **{f"hz_{name}": EXPERIMENTS[name] for name in ("resampled", "resampled_1000", "float64", "torch_init",
+                                                    "eps_in_root", "wd0", "depth2")},
+    "hz_mean_updates": ("per-term updates averaged, not summed (lr, lr_init, floor halved, weight decay doubled)",
+                        {"lr": 5e-3, "lr_init": 5e-5, "lr_floor": 5e-6, "weight_decay": 0.02}),
 }
 
 PI_PAPER_MSE = 6.19e-6
@@ -108,8 +119,9 @@ def run(names, out: pathlib.Path) -> None:
             what, overrides, _ = PI_EXPERIMENTS[name]
             result, field = run_poisson_inverse(name, out), "a"
         else:
-            what, overrides = EXPERIMENTS[name]
-            result, field = train("reaction_diffusion", folder, preset="paper", optimizer="adamw",
+            problem = "helmholtz" if name in HZ_EXPERIMENTS else "reaction_diffusion"
+            what, overrides = {**EXPERIMENTS, **HZ_EXPERIMENTS}[name]
+            result, field = train(problem, folder, preset="paper", optimizer="adamw",
                                   balance="autobalance", progress=False, resume="auto", **{**LOG, **overrides}), "u"
         row = {"name": name, "change": what, "overrides": overrides, "mse": result["mse"][field],
                "linf": result["linf"][field], "wall_s": round(time.time() - t0, 1),
@@ -119,8 +131,9 @@ def run(names, out: pathlib.Path) -> None:
 
 
 def report(out: pathlib.Path, results: pathlib.Path) -> None:
-    """The tables (reaction_diffusion rows, then poisson_inverse rows) and one MSE curve per experiment."""
+    """The tables (reaction_diffusion, helmholtz, poisson_inverse rows) and one MSE curve per experiment."""
     for names, field, paper, baseline, suffix in ((EXPERIMENTS, "u", PAPER_MSE, "baseline", ""),
+                                                  (HZ_EXPERIMENTS, "u", HZ_PAPER_MSE, "hz_baseline", "_hz"),
                                                   (PI_EXPERIMENTS, "a", PI_PAPER_MSE, "pi_baseline", "_pi")):
         _report(out, results, names, field, paper, baseline, suffix)
 
@@ -175,11 +188,12 @@ def _report(out, results, names, field, paper, baseline, suffix) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=("run", "report"))
-    parser.add_argument("names", nargs="*", help=f"experiments (default all): {', '.join([*EXPERIMENTS, *PI_EXPERIMENTS])}")
+    parser.add_argument("names", nargs="*", help=f"experiments (default: the reaction_diffusion ones): "
+                        f"{', '.join([*EXPERIMENTS, *HZ_EXPERIMENTS, *PI_EXPERIMENTS])}")
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("runs/ab_inv"))
     parser.add_argument("--results", type=pathlib.Path, default=pathlib.Path("results/autobalance_full"))
     args = parser.parse_args(argv)
-    unknown = [n for n in args.names if n not in EXPERIMENTS and n not in PI_EXPERIMENTS]
+    unknown = [n for n in args.names if n not in {**EXPERIMENTS, **HZ_EXPERIMENTS, **PI_EXPERIMENTS}]
     if unknown:
         parser.error(f"unknown experiment(s): {', '.join(unknown)}")
     if args.command == "run":
