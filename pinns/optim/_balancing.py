@@ -152,8 +152,12 @@ def imtlg_weights(gram: jax.Array) -> jax.Array:
     """IMTL-G: the combination d = Σ α_i g_i, Σ α_i = 1, with equal projections d·u_i on all
     unit gradients u_i = g_i/‖g_i‖.
 
-    With D = [g_1 − g_i]_{i≥2} and U = [u_1 − u_i]_{i≥2} (rows), α_{2:n} = g_1 Uᵀ (D Uᵀ)⁺ and
-    α_1 = 1 − Σ α_{2:n}; every product is read off the Gram matrix.
+    The equal-projection direction in the span of the u_i is d ∝ Σ_j β_j u_j with β = (U Uᵀ)⁺ 1
+    (U Uᵀ the Gram matrix of the unit gradients), so α_i ∝ β_i / ‖g_i‖, normalised to sum 1. This
+    is the direction of the reference formula (α_{2:n} = g_1 Uᵀ (D Uᵀ)⁺ with D = [g_1 − g_i], U =
+    [u_1 − u_i], α_1 = 1 − Σ α_{2:n}), computed without its cancellation: when ‖g_1‖ is 10^7 times
+    another gradient, α_1 ≈ 10^-7 is lost in float32's 1 − Σ α_{2:n} and the first term drops out
+    of the direction (measured on the Helmholtz problem, where the residual gradient is that large).
 
     Args:
       gram: (n, n) Gram matrix of the gradients.
@@ -162,13 +166,9 @@ def imtlg_weights(gram: jax.Array) -> jax.Array:
     if n == 1:
         return jnp.ones((1,), gram.dtype)
     inv = _safe_inv(_norms(gram))
-    # <g_a, u_b> = M_ab / ‖g_b‖
-    gu = gram * inv[None, :]
-    rhs = gu[0, 0] - gu[0, 1:]  # g_1 · (u_1 − u_b), b = 2..n
-    # (g_1 − g_a) · (u_1 − u_b)
-    dut = gu[0, 0] - gu[0, 1:][None, :] - gu[1:, 0][:, None] + gu[1:, 1:]
-    alpha = rhs @ jnp.linalg.pinv(dut)
-    return jnp.concatenate([1.0 - jnp.sum(alpha, keepdims=True), alpha])
+    unit_gram = gram * inv[:, None] * inv[None, :]
+    alpha = (jnp.linalg.pinv(unit_gram) @ jnp.ones(n, gram.dtype)) * inv
+    return alpha * _safe_inv(jnp.sum(alpha))
 
 
 def config_weights(gram: jax.Array) -> jax.Array:

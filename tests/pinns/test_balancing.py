@@ -135,6 +135,31 @@ def test_imtlg_equal_projections_on_unit_gradients():
     np.testing.assert_allclose(np.sum(w), 1.0, rtol=TIGHT)
 
 
+def _imtlg_reference(g):
+    """The IMTL-G paper's formula (α_{2:n} = g_1 Uᵀ (D Uᵀ)⁻¹, α_1 = 1 − Σ α_{2:n}), in float64 numpy."""
+    u = g / np.linalg.norm(g, axis=1, keepdims=True)
+    d, uu = g[0] - g[1:], u[0] - u[1:]
+    alpha = g[0] @ uu.T @ np.linalg.inv(d @ uu.T)
+    return np.concatenate([[1.0 - alpha.sum()], alpha])
+
+
+def test_imtlg_matches_the_reference_formula_and_keeps_a_tiny_weight_in_float32():
+    rng = np.random.default_rng(4)
+    for n in (2, 3, 4):
+        gram, g = _gram(*(rng.normal(size=(n, 7)) * rng.uniform(0.1, 10.0, size=(n, 1))))
+        np.testing.assert_allclose(imtlg_weights(gram), _imtlg_reference(g), rtol=1e-10)
+    # a residual gradient 1e7 times the boundary one (the Helmholtz problem's scales): α_1 ≈ 1e-7 must
+    # survive float32, or the first term vanishes from the direction
+    g = rng.normal(size=(2, 50))
+    g[0] *= 1e7 / np.linalg.norm(g[0])
+    g[1] /= np.linalg.norm(g[1])
+    exact = _imtlg_reference(g)
+    w32 = np.asarray(_imtlg_weights(jnp.asarray(g @ g.T, jnp.float32)), np.float64)
+    np.testing.assert_allclose(w32, exact, rtol=1e-5)
+    d32, d64 = w32 @ g, exact @ g
+    np.testing.assert_allclose(d32 / np.linalg.norm(d32), d64 / np.linalg.norm(d64), atol=1e-5)
+
+
 def test_config_orthogonal_pair_and_conflict_free_direction():
     gram, g = _gram([2.0, 0.0], [0.0, 1.0])
     # g_v = (1, 1) solves u_i·g_v = 1; length = Σ g_i·ĝ_v = 3/√2 → g_c = (1.5, 1.5)
