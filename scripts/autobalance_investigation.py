@@ -54,6 +54,8 @@ HZ_EXPERIMENTS = {  # helmholtz: the reaction_diffusion changes that apply to it
                     "wd 0.01, floor 1e-5)", {}),
     **{f"hz_{name}": EXPERIMENTS[name] for name in ("resampled", "resampled_1000", "float64", "torch_init",
                                                     "eps_in_root", "wd0", "depth2")},
+    "hz_float64_seed1": ("float64, seed 1 (the float64 row's seed spread)", {"dtype": "float64", "seed": 1}),
+    "hz_float64_seed2": ("float64, seed 2 (the float64 row's seed spread)", {"dtype": "float64", "seed": 2}),
     "hz_mean_updates": ("per-term updates averaged, not summed (lr, lr_init, floor halved, weight decay doubled)",
                         {"lr": 5e-3, "lr_init": 5e-5, "lr_floor": 5e-6, "weight_decay": 0.02}),
 }

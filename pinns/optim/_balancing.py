@@ -18,8 +18,9 @@ IMTL-G operators), ``LibMTL`` (PCGrad, IMTL, MGDA, DWA, GradNorm, ...) and ``tor
 descent aggregators: UPGrad, MGDA, PCGrad, IMTL-G, ...) are all PyTorch-only; ``jaxopt`` (JAX)
 has QP solvers and simplex projections but is no longer developed. The formulas below follow
 conflictfree's operators for PCGrad (fixed order, each projection against the *original* g_j),
-IMTL-G (pseudo-inverse) and ConFIG (least-squares direction, projection length); MGDA is solved
-exactly (closed form for two terms, active-set enumeration for up to 12).
+IMTL-G (its direction, computed from the unit-gradient Gram matrix so that float32 keeps a tiny
+weight) and ConFIG (least-squares direction, projection length); MGDA is solved exactly (closed
+form for two terms, active-set enumeration for up to 12), on the raw gradients (no normalisation).
 
 References:
   Wang, Teng & Perdikaris (2021), grad-norm weighting for PINNs; Wang, Yu & Perdikaris (2022),
