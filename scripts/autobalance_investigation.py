@@ -56,6 +56,8 @@ HZ_EXPERIMENTS = {  # helmholtz: the reaction_diffusion changes that apply to it
                                                     "eps_in_root", "wd0", "depth2")},
     "hz_float64_seed1": ("float64, seed 1 (the float64 row's seed spread)", {"dtype": "float64", "seed": 1}),
     "hz_float64_seed2": ("float64, seed 2 (the float64 row's seed spread)", {"dtype": "float64", "seed": 2}),
+    "hz_wd0_seed1": ("no weight decay, seed 1 (the wd0 row's seed spread)", {"weight_decay": 0.0, "seed": 1}),
+    "hz_wd0_seed2": ("no weight decay, seed 2 (the wd0 row's seed spread)", {"weight_decay": 0.0, "seed": 2}),
     "hz_mean_updates": ("per-term updates averaged, not summed (lr, lr_init, floor halved, weight decay doubled)",
                         {"lr": 5e-3, "lr_init": 5e-5, "lr_floor": 5e-6, "weight_decay": 0.02}),
 }
@@ -148,10 +150,16 @@ def _report(out, results, names, field, paper, baseline, suffix) -> None:
 
     from pinns.metrics import read_metrics
 
+    # rows whose run folders are gone (another machine, a cleaned runs/) are kept from the last report
+    previous = results / f"investigation{suffix}.json"
+    kept = {r["name"]: r for r in json.loads(previous.read_text())} if previous.is_file() else {}
     rows, hist = [], {}
     for name in names:
         done = out / name / "result.json"
         if not done.is_file():
+            if name in kept:
+                kept[name]["mse_at"] = {int(s): v for s, v in kept[name]["mse_at"].items()}
+                rows.append(kept[name])
             continue
         row = json.loads(done.read_text())
         lines = read_metrics(out / name)
@@ -160,7 +168,7 @@ def _report(out, results, names, field, paper, baseline, suffix) -> None:
         row["steps_per_s"] = lines[-1].get("steps_per_s")
         row["best_logged"] = min(hist[name], key=lambda sv: sv[1])
         rows.append(row)
-    if not rows:
+    if not hist:
         return
     (results / "curves").mkdir(parents=True, exist_ok=True)
     for name in hist:
