@@ -62,6 +62,10 @@ HZ_EXPERIMENTS = {  # helmholtz: the reaction_diffusion changes that apply to it
                         {"lr": 5e-3, "lr_init": 5e-5, "lr_floor": 5e-6, "weight_decay": 0.02}),
 }
 
+FORWARD = {**{name: ("reaction_diffusion", row) for name, row in EXPERIMENTS.items()},
+           **{name: ("helmholtz", row) for name, row in HZ_EXPERIMENTS.items()}}
+"""Every forward-problem row by name: (problem, (what changes, TrainConfig overrides))."""
+
 PI_PAPER_MSE = 6.19e-6
 PI_EXPERIMENTS = {  # poisson_inverse (recovered a): name -> (what changes, TrainConfig overrides, observation settings)
     "pi_baseline": ("none: paper preset, noise variance 0.01 (std 0.1) on the 60 u values, seed 0", {}, {}),
@@ -123,8 +127,7 @@ def run(names, out: pathlib.Path) -> None:
             what, overrides, _ = PI_EXPERIMENTS[name]
             result, field = run_poisson_inverse(name, out), "a"
         else:
-            problem = "helmholtz" if name in HZ_EXPERIMENTS else "reaction_diffusion"
-            what, overrides = {**EXPERIMENTS, **HZ_EXPERIMENTS}[name]
+            problem, (what, overrides) = FORWARD[name]
             result, field = train(problem, folder, preset="paper", optimizer="adamw",
                                   balance="autobalance", progress=False, resume="auto", **{**LOG, **overrides}), "u"
         row = {"name": name, "change": what, "overrides": overrides, "mse": result["mse"][field],
@@ -199,11 +202,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=("run", "report"))
     parser.add_argument("names", nargs="*", help=f"experiments (default: the reaction_diffusion ones): "
-                        f"{', '.join([*EXPERIMENTS, *HZ_EXPERIMENTS, *PI_EXPERIMENTS])}")
+                        f"{', '.join([*FORWARD, *PI_EXPERIMENTS])}")
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("runs/ab_inv"))
     parser.add_argument("--results", type=pathlib.Path, default=pathlib.Path("results/autobalance_full"))
     args = parser.parse_args(argv)
-    unknown = [n for n in args.names if n not in {**EXPERIMENTS, **HZ_EXPERIMENTS, **PI_EXPERIMENTS}]
+    unknown = [n for n in args.names if n not in FORWARD and n not in PI_EXPERIMENTS]
     if unknown:
         parser.error(f"unknown experiment(s): {', '.join(unknown)}")
     if args.command == "run":
