@@ -31,11 +31,28 @@ _LARGE = 2**15
 _MEASURE_FROM = 2**14
 
 
+def threads_from_env() -> int | None:
+    """The `REFSOLVERS_THREADS` override as a positive int, None when unset or empty.
+
+    Raises ValueError (one line) for anything else: ``abc``, ``-3``, ``0``, ``1.5``.
+    """
+    env = os.environ.get("REFSOLVERS_THREADS", "").strip()
+    if not env:
+        return None
+    try:
+        threads = int(env)
+    except ValueError:
+        threads = 0
+    if threads < 1:
+        raise ValueError(f"invalid value REFSOLVERS_THREADS={env!r}: expected a positive integer (FFT threads)")
+    return threads
+
+
 def default_threads(n_points: int) -> int | None:
     """FFT threads for `n_points` real points: the override, 1 when small, None = time both."""
-    env = os.environ.get("REFSOLVERS_THREADS")
+    env = threads_from_env()
     if env:
-        return max(1, int(env))
+        return env
     cores = os.cpu_count() or 1
     return 1 if n_points < _LARGE or cores == 1 else None
 

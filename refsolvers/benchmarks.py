@@ -65,7 +65,8 @@ class Benchmark:
         """Resolve (params, solver, output) after `quick` and ``--set`` style `overrides`.
 
         Each override name must be a PDE parameter, a solver setting, or an output size
-        ``nt``/``nx``/``ny``. Raises ValueError on unknown names or invalid values.
+        ``nt``/``nx``/``ny``. Raises ValueError on unknown names or invalid values: wrong type, not
+        finite, or outside the range `refsolvers.catalog` gives for the key.
         """
         params, solver = dict(self.params), dict(self.solver)
         output = {k: tuple(v) for k, v in self.output.items()}
@@ -89,6 +90,9 @@ class Benchmark:
         for k, (a, b, n) in output.items():
             if n < 2:
                 raise ValueError(f"{self.name}: n{k} must be at least 2, got {n}")
+        from .catalog import check_values  # non-finite and out-of-range values (refsolvers list NAME)
+
+        check_values(self.name, params, solver, output)
         return params, solver, output
 
 
