@@ -19,6 +19,7 @@ import numpy as np
 
 SCHEMA = "refsolvers/1"
 COORDS = ("t", "y", "x")
+UNITS = "1"  # CF units of every variable and coordinate: all benchmarks are non-dimensional
 
 
 def _package_version() -> str:
@@ -137,11 +138,22 @@ def write_h5(path, benchmark: str, coords: dict, fields: dict, params: dict, sol
         params: PDE parameters (stored as JSON).
         solver: method, resolution, dt, error estimate... (stored as JSON).
         equation: the PDE in plain text.
+    Every coordinate and field gets the CF attributes ``units`` ("1": non-dimensional) and ``long_name``
+    (`refsolvers.catalog.long_name`).
+
     Returns:
         the path written.
+    Raises:
+        ValueError: a field or coordinate holds NaN or infinity (nothing is written), or shapes disagree.
     """
     path = pathlib.Path(path)
     dims = [name for name in COORDS if name in coords]
+    for name, data in {**coords, **fields}.items():
+        bad = np.size(data) - np.count_nonzero(np.isfinite(data))
+        if bad:
+            raise ValueError(f"{benchmark}: {name} has {bad} non-finite values of {np.size(data)}: nothing written")
+    from .catalog import long_name
+
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         f.attrs["schema"] = SCHEMA
         f.attrs["benchmark"] = benchmark
@@ -160,6 +172,7 @@ def write_h5(path, benchmark: str, coords: dict, fields: dict, params: dict, sol
         for name in dims:
             ds = f.create_dataset(name, data=np.asarray(coords[name], dtype=np.float64))
             ds.make_scale(name)
+            ds.attrs["units"], ds.attrs["long_name"] = UNITS, long_name(benchmark, name)
             scales[name] = ds
         for name, data in fields.items():
             data = np.asarray(data, dtype=np.float64)
@@ -171,6 +184,7 @@ def write_h5(path, benchmark: str, coords: dict, fields: dict, params: dict, sol
                                      f"coordinate has {scales[dim].shape[0]}")
             ds = f.create_dataset(name, data=data, compression="gzip", compression_opts=4, shuffle=True)
             ds.attrs["dims"] = ",".join(dims)
+            ds.attrs["units"], ds.attrs["long_name"] = UNITS, long_name(benchmark, name)
             for axis, dim in enumerate(dims):
                 ds.dims[axis].attach_scale(scales[dim])
     return path

@@ -81,7 +81,15 @@ def departure_wavenumber(k: np.ndarray, e1: np.ndarray, e2: np.ndarray, rel: flo
     return float(k[hits[0]]) if hits.size else None
 
 
-def plot_spectra(curves: dict, path, title: str = "", xlabel: str = "k (units of 2π/L)",
+def wavenumber_label(length: float = 1.0) -> str:
+    """Axis label of the integer shell index k of `energy_spectrum` on a box of side `length`.
+
+    "wavenumber k (units of 2π/L, L = 2)": the box length is named, never folded into "2π/1".
+    """
+    return f"wavenumber k (units of 2π/L, L = {length:g})"
+
+
+def plot_spectra(curves: dict, path, title: str = "", xlabel: str = "wavenumber k (units of 2π/L)",
                  ylabel: str = "E(k)", floor: float = 1e-20):
     """Write a log-log PNG of spectra: `curves` maps label -> (k, E).
 
@@ -106,4 +114,4 @@ def plot_spectra(curves: dict, path, title: str = "", xlabel: str = "k (units of
     return path
 
 
-__all__ = ["departure_wavenumber", "energy_spectrum", "plot_spectra", "velocity_spectrum"]
+__all__ = ["departure_wavenumber", "energy_spectrum", "plot_spectra", "velocity_spectrum", "wavenumber_label"]

@@ -63,10 +63,11 @@ def test_output_path_that_is_a_file(tmp_path, capsys):
     assert code != 0 and "cannot create output folder" in capsys.readouterr().err
 
 
-def test_existing_file_needs_force(tmp_path, capsys):
+def test_existing_file_with_other_settings_needs_force(tmp_path, capsys):
     assert main(["generate", "wave", "--quick", "--out", str(tmp_path), "--no-progress"]) == 0
     before = (tmp_path / "wave.h5").stat().st_mtime_ns
-    assert main(["generate", "wave", "--quick", "--out", str(tmp_path), "--no-progress"]) != 0
+    assert main(["generate", "wave", "--quick", "--out", str(tmp_path), "--no-progress"]) == 0  # same: kept
+    assert main(["generate", "wave", "--quick", "--set", "c=1", "--out", str(tmp_path), "--no-progress"]) != 0
     assert "--force" in capsys.readouterr().err
     assert (tmp_path / "wave.h5").stat().st_mtime_ns == before
     assert main(["generate", "wave", "--quick", "--force", "--out", str(tmp_path), "--no-progress"]) == 0
