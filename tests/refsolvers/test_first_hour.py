@@ -131,7 +131,7 @@ def test_list_name_shows_keys_defaults_units_grids_and_time(capsys, command):
     assert rows["cfl"].split()[3] == "1"  # unit column
     for key in BENCHMARKS["kolmogorov"].params | BENCHMARKS["kolmogorov"].solver:
         assert key in rows
-    assert "paper grid: t: 50 on [0.04, 2] x y: 512" in out and "quick grid: t: 5" in out
+    assert "paper grid: t 50 on [0.04, 2], y 512 on [0, 1], x 512" in out and "quick grid: t 5 on" in out
     assert "expected time ~6 min" in out and "memory ~" in out
 
 
@@ -332,3 +332,22 @@ def test_spectrum_axis_names_the_box_length(tmp_path, monkeypatch):
     assert main(["plot", str(path), "--spectrum", "--out", str(tmp_path / "s.png")]) == 0
     assert seen["xlabel"] == "wavenumber k (units of 2π/L, L = 1)"
     assert spectrum.wavenumber_label(2.0).endswith("L = 2)")
+
+
+# ---------------------------------------------------------------------- 6. repository root
+def test_license_changelog_and_gitignore():
+    import pathlib
+    import shutil
+    import subprocess
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    assert "MIT License" in (root / "LICENSE").read_text() and "Copyright (c) 2026 the refpinn authors" in (
+        root / "LICENSE").read_text()
+    assert "## Unreleased" in (root / "CHANGELOG.md").read_text()
+    if shutil.which("git") is None or not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    paths = ["runs/a/ckpt.npz", "datasets/burgers.h5", "kq/x.h5", "spectrum_refs/k.h5", "d/kdv.h5.host.1.ab.tmp",
+             "nb/.ipynb_checkpoints/a.ipynb"]
+    ignored = subprocess.run(["git", "check-ignore", "--no-index", *paths], cwd=root, capture_output=True,
+                             text=True).stdout.split()
+    assert ignored == paths
