@@ -1,4 +1,8 @@
-"""Command line: ``refsolvers list | generate | info | plot`` (docs/design.md section 3)."""
+"""Command line: ``refsolvers list [NAME] | generate | info | plot`` (docs/design.md section 3).
+
+Bad input (unknown name or key, non-finite or out-of-range value, too little memory, a bad
+REFSOLVERS_THREADS, an existing file of other settings) is one line on stderr, exit 2, before any work.
+"""
 
 from __future__ import annotations
 
@@ -82,7 +86,8 @@ def cmd_generate(args) -> int:
             if data.solver.get("dt_adjusted"):
                 print(f"refsolvers: note: {name}: {data.solver['dt_adjusted']}", file=sys.stderr)
             if data.attrs.get("demo_reason"):
-                print(f"refsolvers: warning: {name}: {data.attrs['demo_reason']}; recorded as demo = 1", file=sys.stderr)
+                print(f"refsolvers: warning: {name}: {data.attrs['demo_reason']}; recorded as demo = 1",
+                      file=sys.stderr)
             est = data.solver.get("error_estimate", {}).get("total")
             print(f"wrote {path}" + (f"  (estimated relative L2 error {est:.2g})" if est is not None else ""))
     return 0
@@ -161,8 +166,8 @@ def cmd_plot(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     fmt = argparse.ArgumentDefaultsHelpFormatter
-    parser = argparse.ArgumentParser(prog="refsolvers", description="Converged reference solutions for PINN benchmarks.",
-                                     formatter_class=fmt)
+    parser = argparse.ArgumentParser(prog="refsolvers", formatter_class=fmt,
+                                     description="Converged reference solutions for PINN benchmarks.")
     parser.add_argument("--version", action="version", version=f"refsolvers {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     lst = sub.add_parser("list", help="list the benchmarks; with NAMEs their settable keys, grids and times",
