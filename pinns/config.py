@@ -14,7 +14,7 @@ import jax
 
 from .nets import NetConfig
 from .problems import Problem
-from .recipes import QUASI_NEWTON, SCHEDULES, balance_names, known_balances, phases_of
+from .recipes import SECOND_ORDER, SCHEDULES, balance_names, known_balances, phases_of
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"
@@ -81,6 +81,10 @@ class TrainConfig:
         eval_points: at most this many reference points for the rel_l2 logged during training.
         log_alignment: log the intra-step gradient alignment (one extra per-term gradient pass per log).
         dtype: "float32" or "float64".
+        lm_damping, lm_scaling: Levenberg-Marquardt phases (`pinns.optim.levenberg_marquardt`): the first
+            damping is lm_damping * max(diag(J^T J)); D = I ("identity") or diag(J^T J) ("diag").
+        until_loss: stop the run (checkpointed, reason in ``stop.json``) after the first chunk whose last batch
+            loss is at or below this (0: off).
     """
 
     problem: str = ""
@@ -126,6 +130,9 @@ class TrainConfig:
     eval_points: int = 20_000
     log_alignment: bool = True
     dtype: str = "float32"
+    lm_damping: float = 1e-3
+    lm_scaling: str = "identity"
+    until_loss: float = 0.0
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -207,17 +214,25 @@ def validate(cfg: TrainConfig, problem: Problem) -> None:
 
 def _validate_accuracy_options(cfg: TrainConfig, problem: Problem, phases: list, chunks: int) -> None:
     """Phases, kept batches, RAD, RBA and hard constraints (the high-accuracy path)."""
-    quasi_newton = any(name in QUASI_NEWTON for name, _ in phases)
+    quasi_newton = any(name in SECOND_ORDER for name, _ in phases)  # quasi-Newton and Gauss-Newton alike
     kept = cfg.resample_every > 0 or cfg.fixed_points
     if (len(phases) > 1 or cfg.resample_every or cfg.hard_constraints) and cfg.windows != 1:
         raise ValueError("optimizer phases, resample_every and hard_constraints need windows = 1")
     if cfg.resample_every < 0:
         raise ValueError(f"resample_every must be >= 0, got {cfg.resample_every}")
     if quasi_newton and cfg.balance not in ("none", "rba"):
-        raise ValueError(f"quasi-Newton phases need a fixed loss: --balance none or rba, not {cfg.balance!r}")
+        raise ValueError(f"quasi-Newton and Gauss-Newton phases need a fixed loss: --balance none or rba, "
+                         f"not {cfg.balance!r}")
     if (quasi_newton or cfg.balance == "rba") and not kept:
-        raise ValueError("quasi-Newton phases and RBA weights need the points kept between steps "
+        raise ValueError("quasi-Newton and Gauss-Newton phases and RBA weights need the points kept between steps "
                          "(resample_every > 0 or fixed_points)")
+    if any(name.startswith("lm") for name, _ in phases) and chunks:
+        raise ValueError("Gauss-Newton phases need causal_chunks 0 (the residual vector has no causal weights)")
+    if cfg.lm_scaling not in ("identity", "diag") or not cfg.lm_damping > 0:
+        raise ValueError(f"lm_scaling must be identity or diag and lm_damping > 0, got {cfg.lm_scaling!r}, "
+                         f"{cfg.lm_damping!r}")
+    if not cfg.until_loss >= 0:
+        raise ValueError(f"until_loss must be >= 0, got {cfg.until_loss!r}")
     if cfg.sampling not in ("uniform", "rad"):
         raise ValueError(f"sampling must be uniform or rad, got {cfg.sampling!r}")
     if cfg.sampling == "rad" and (not cfg.resample_every or chunks):

@@ -53,12 +53,26 @@ QUASI_NEWTON: dict[str, Callable] = {name: (lambda cfg, name=name: getattr(optim
 search (`pinns.optim.quasi_newton`; no learning rate). Their ``update`` needs ``value=, grad=, value_fn=``."""
 
 
+GAUSS_NEWTON: dict[str, Callable] = {
+    "lm": lambda cfg: optim.levenberg_marquardt(damping_init=cfg.lm_damping, scaling=cfg.lm_scaling),
+    "lm_cg": lambda cfg: optim.levenberg_marquardt(damping_init=cfg.lm_damping, scaling=cfg.lm_scaling,
+                                                   solver="cg"),
+}
+"""name -> fn(cfg) -> Levenberg-Marquardt (`pinns.optim.levenberg_marquardt`): "lm" dense Cholesky on the Jacobian
+of the residual vector, "lm_cg" matrix-free conjugate gradients. Their ``update`` needs the residuals
+(`pinns.step.make_gn_chunk`)."""
+
+SECOND_ORDER = {**QUASI_NEWTON, **GAUSS_NEWTON}
+"""Every phase-only method: quasi-Newton and Gauss-Newton (no learning rate, kept points, fixed loss weights)."""
+
+
 @dataclass(frozen=True)
 class Phase:
     """One optimizer phase of a run: steps [start, end) of the window, run by `optimizer`.
 
     ``per_term`` / ``needs_losses``: see `make_optimizer`; ``quasi_newton``: the update needs the loss
-    function of the current batch (`pinns.step.make_qn_chunk`).
+    function of the current batch (`pinns.step.make_qn_chunk`); ``gauss_newton``: it needs the residual vector
+    and its Jacobian (`pinns.step.make_gn_chunk`).
     """
 
     name: str
@@ -68,6 +82,7 @@ class Phase:
     per_term: bool = False
     needs_losses: bool = False
     quasi_newton: bool = False
+    gauss_newton: bool = False
 
 
 def phases_of(cfg) -> list:
@@ -77,14 +92,14 @@ def phases_of(cfg) -> list:
     text = cfg.optimizer
     if ":" not in text:
         if text not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {text!r} (known: {', '.join(OPTIMIZERS)}; quasi-Newton methods "
-                             f"{', '.join(QUASI_NEWTON)} run as a phase, e.g. adam:5000,ssbroyden:50000)")
+            raise ValueError(f"unknown optimizer {text!r} (known: {', '.join(OPTIMIZERS)}; quasi-Newton and "
+                             f"Gauss-Newton methods {', '.join(SECOND_ORDER)} run as a phase, e.g. adam:2000,lm:500)")
         return [(text, cfg.steps)]
     out = []
     for part in text.split(","):
         name, _, steps = part.strip().partition(":")
-        if name not in OPTIMIZERS and name not in QUASI_NEWTON:
-            raise ValueError(f"unknown optimizer {name!r} in {text!r} (known: {', '.join([*OPTIMIZERS, *QUASI_NEWTON])})")
+        if name not in OPTIMIZERS and name not in SECOND_ORDER:
+            raise ValueError(f"unknown optimizer {name!r} in {text!r} (known: {', '.join([*OPTIMIZERS, *SECOND_ORDER])})")
         if not steps.isdigit() or int(steps) < 1:
             raise ValueError(f"optimizer phases are name:steps with steps >= 1, got {part.strip()!r}")
         out.append((name, int(steps)))
@@ -100,6 +115,8 @@ def make_phases(cfg, n_terms: int) -> list:
     for name, steps in listed:
         if name in QUASI_NEWTON:
             phases.append(Phase(name, start, start + steps, QUASI_NEWTON[name](cfg), quasi_newton=True))
+        elif name in GAUSS_NEWTON:
+            phases.append(Phase(name, start, start + steps, GAUSS_NEWTON[name](cfg), gauss_newton=True))
         else:
             one = cfg if cfg.optimizer == name else dataclasses.replace(cfg, optimizer=name)
             opt, per_term, needs_losses = make_optimizer(one, n_terms)
@@ -207,6 +224,7 @@ def balance_names() -> str:
     return ", ".join(BALANCE_LABELS.get(name, name) for name in known_balances())
 
 
-__all__ = ["BALANCE_LABELS", "BALANCES", "known_balances", "OPTIMIZERS", "Phase", "QUASI_NEWTON", "make_phases",
+__all__ = ["BALANCE_LABELS", "BALANCES", "GAUSS_NEWTON", "known_balances", "OPTIMIZERS", "Phase", "QUASI_NEWTON",
+           "SECOND_ORDER", "make_phases",
            "phases_of", "SCHEDULES", "TRAINER_BALANCES", "balance_names", "make_optimizer",
            "make_schedule"]

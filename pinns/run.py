@@ -24,6 +24,11 @@ import numpy as np
 
 from . import checkpoint as ckpt
 from .config import CHECKPOINT_FILE, METRICS_FILE, TrainConfig, TrainingError
+
+ITERATIONS_FILE = "iterations.jsonl"
+"""Per-iteration lines of the Gauss-Newton phases (`Run.log_iterations`)."""
+STOP_FILE = "stop.json"
+"""Why the last `Run.train` call ended (`Run.write_stop`)."""
 from .metrics import append_record, errors, evaluation_points
 from .problems import Problem, get_problem
 from .trainer import Trainer
@@ -169,6 +174,10 @@ class Run:
                   "rel_l2": err["rel_l2"], "mse": err["mse"], "wall_s": round(wall, 3), "steps_per_s": round(rate, 2)}
         if len(tr.phases) > 1:
             record["phase"] = tr.phases[tr.phase_at(local - 1)].name
+        if "damping" in out:  # Gauss-Newton phase: the damping state after the chunk
+            opt = state.carry["opt"]
+            record.update(lm_damping=_finite_or_none(last["damping"]), lm_accepted=int(opt.n_accepted),
+                          lm_trials=int(opt.n_trials))
         if "linesearch_evals" in out:
             record["linesearch_evals"] = int(np.asarray(out["linesearch_evals"])[-1])
             qn = getattr(state.carry["opt"][0], "n_updates", None)
@@ -209,6 +218,7 @@ class Run:
         wall0 = time.perf_counter() - self._previous_wall()
         until = min(until or self.total_steps, self.total_steps)
         started = time.perf_counter()
+        reason = "finished"
         try:
             while state.step < until and (budget_s is None or time.perf_counter() - started < budget_s):
                 if state.step >= (state.window + 1) * cfg.steps:
@@ -241,6 +251,8 @@ class Run:
                     carry = {**carry, "opt": tr.phases[phase + 1].optimizer.init(carry["theta"])}
                 losses = np.asarray(out["loss"])
                 rate = n / max(time.perf_counter() - t_chunk, 1e-9)
+                if "damping" in out:
+                    self.log_iterations(state.step, out, time.perf_counter() - wall0, n / rate)
                 if not np.all(np.isfinite(losses)):
                     bad = int(np.argmin(np.isfinite(losses)))
                     terms = np.asarray(out["terms"])[bad]
@@ -257,13 +269,45 @@ class Run:
                                     rel_l2=",".join(f"{v:.2e}" for v in record["rel_l2"].values()))
                 if end % cfg.ckpt_every == 0 or end == window_end:
                     self.save(state)
+                if cfg.until_loss and losses[-1] <= cfg.until_loss:
+                    reason = f"until_loss: batch loss {losses[-1]:.3e} <= {cfg.until_loss:g}"
+                    break
+            else:
+                reason = "finished" if state.step >= self.total_steps else \
+                    ("until" if state.step >= until else f"budget: {budget_s:g} s")
         except KeyboardInterrupt:
             self.save(state)
+            self.write_stop(state, "interrupted")
+            raise
+        except TrainingError as err:
+            self.write_stop(state, f"non-finite loss: {err}")
             raise
         finally:
             bar.close()
         self.save(state)
+        self.write_stop(state, reason)
         return state
+
+    def write_stop(self, state: RunState, reason: str) -> None:
+        """``stop.json``: why the last `train` call ended (finished, budget, until_loss, interrupted, ...)."""
+        record = {"reason": reason, "step": state.step, "window": state.window, "total_steps": self.total_steps}
+        if self.dir.is_dir():
+            (self.dir / STOP_FILE).write_text(json.dumps(record) + "\n")
+
+    def log_iterations(self, start: int, out: dict, wall: float, chunk_s: float) -> None:
+        """One line per Gauss-Newton iteration in ``iterations.jsonl``: step, batch loss before the step, damping
+        after it, gain ratio, accepted, trials, CG iterations; ``wall_s`` is the chunk's end time spread evenly
+        over its iterations (the iterations of one jitted chunk are not timed one by one)."""
+        n = len(np.asarray(out["loss"]))
+        cols = {k: np.asarray(out[k]) for k in ("loss", "damping", "gain_ratio", "accepted", "trials", "cg_iters")}
+        with open(self.dir / ITERATIONS_FILE, "a") as fh:
+            for i in range(n):
+                fh.write(json.dumps({"step": start + i + 1, "loss": _finite_or_none(cols["loss"][i]),
+                                     "damping": _finite_or_none(cols["damping"][i]),
+                                     "gain_ratio": _finite_or_none(cols["gain_ratio"][i]),
+                                     "accepted": bool(cols["accepted"][i]), "trials": int(cols["trials"][i]),
+                                     "cg_iters": int(cols["cg_iters"][i]),
+                                     "wall_s": round(wall - chunk_s * (n - 1 - i) / n, 3)}) + "\n")
 
     def _saved_step(self) -> int:
         try:
@@ -280,14 +324,14 @@ class Run:
         return float(json.loads(lines[-1])["wall_s"]) if lines else 0.0
 
     def truncate_metrics(self, step: int) -> None:
-        """Drop metrics lines after `step` (written after the checkpoint a resumed run starts from)."""
-        path = self.dir / METRICS_FILE
-        if path.exists():
-            keep = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
-            path.write_text("".join(line + "\n" for line in keep))
+        """Drop metrics (and per-iteration) lines after `step` (written after the checkpoint a resumed run starts from)."""
+        for path in (self.dir / METRICS_FILE, self.dir / ITERATIONS_FILE):
+            if path.exists():
+                keep = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
+                path.write_text("".join(line + "\n" for line in keep))
 
     def thetas(self, state: RunState) -> list:
         return state.done + [state.carry["theta"]]
 
 
-__all__ = ["Run", "RunState", "dataset_sha256", "load_problem"]
+__all__ = ["ITERATIONS_FILE", "Run", "RunState", "STOP_FILE", "dataset_sha256", "load_problem"]

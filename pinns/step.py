@@ -6,7 +6,8 @@ The step is a pure function ``step(carry, step, base_key, ta, tb, ic_values) -> 
   (the kept points, `resample_every`) and ``"rba"`` (per-point weights, ``balance="rba"``);
 * ``out``: the per-step metrics ``{"loss", "terms", "weights", "inter_alignment", "causal_min"}``.
 
-A quasi-Newton phase runs `make_qn_chunk` instead: its line search evaluates the loss of the kept
+A Gauss-Newton phase (Levenberg-Marquardt) runs `make_gn_chunk` on the kept batch. A quasi-Newton phase runs
+`make_qn_chunk` instead: its line search evaluates the loss of the kept
 batch (``value_fn``), so the points stay fixed within the chunk; with RBA the weights change after
 every step, so value and gradient are evaluated afresh each step instead of taken from the line
 search's cache, and the (s, y) pair spans two slightly different losses (as in vRBA, Toscano et al. 2025).
@@ -106,6 +107,51 @@ def make_qn_chunk(tr, n: int, phase) -> Callable:
     return jax.jit(run)
 
 
+def make_gn_chunk(tr, n: int, phase) -> Callable:
+    """jit: (carry, start, base_key, ta, tb, ic_values) -> (carry, metrics) of `n` Gauss-Newton iterations.
+
+    The batch is the kept one; each iteration forms the weighted residual vector and (dense solver) its
+    Jacobian (`pinns.residuals`), and the `pinns.optim.levenberg_marquardt` update tries damped steps on the
+    same batch until one lowers the loss. Per iteration, ``out`` holds the loss before the step, the damping
+    lam after it, the gain ratio, whether it was accepted, the trials and the CG iterations.
+    """
+    from .residuals import residual_jacobian, residual_vector
+
+    lm, dense = phase.optimizer, phase.name != "lm_cg"
+
+    def run(carry, start, base_key, ta, tb, ic_values):
+        batch = carry["batch"] if "batch" in carry else tr._batch(start, base_key, ta, tb, ic_values)
+        weights = carry["weights"]
+
+        def body(c, _):
+            theta, opt, rba = c
+            f = lambda th: residual_vector(tr, th, batch, ta, weights, rba)  # noqa: E731  (this batch's residuals)
+            if dense:
+                r, jac, raw = residual_jacobian(tr, theta, batch, ta, weights, rba)
+            else:
+                r, jac, raw = f(theta), None, tr.block_errors(theta, batch, ta)[0][0]
+            updates, opt = lm.update(theta, opt, theta, residual_fn=f, residuals=r, jacobian=jac)
+            if rba is not None:
+                rba = optim.rba_update(rba, raw)
+            per_step = (jnp.dot(r, r), opt.damping, opt.rho, opt.accepted, opt.tries, opt.cg_iters)
+            return (optax.apply_updates(theta, updates), opt, rba), per_step
+
+        (theta, opt, rba), (values, lam, rho, accepted, tries, cg) = jax.lax.scan(
+            body, (carry["theta"], carry["opt"], carry.get("rba")), None, length=n)
+        losses, aux = tr.term_losses(theta, batch, ta, rba)
+        new = {**carry, "theta": theta, "opt": opt}
+        if rba is not None:
+            new["rba"] = rba
+        out = {"loss": values, "terms": jnp.broadcast_to(losses, (n, tr.n_terms)),
+               "weights": jnp.broadcast_to(weights, (n, tr.n_terms)),
+               "inter_alignment": jnp.full((n,), jnp.nan, tr.dtype),
+               "causal_min": jnp.broadcast_to(aux.get("causal_min", jnp.ones((), tr.dtype)), (n,)),
+               "damping": lam, "gain_ratio": rho, "accepted": accepted, "trials": tries, "cg_iters": cg}
+        return new, out
+
+    return jax.jit(run)
+
+
 def make_chunk(tr, n: int, phase=None) -> Callable:
     """jit: (carry, start, base_key, ta, tb, ic_values) -> (carry, per-step metrics stacked) of `n` steps."""
     step_fn = make_step(tr, phase)
@@ -130,4 +176,4 @@ def make_refresh(tr) -> Callable:
     return jax.jit(refresh)
 
 
-__all__ = ["make_chunk", "make_qn_chunk", "make_refresh", "make_step"]
+__all__ = ["make_chunk", "make_gn_chunk", "make_qn_chunk", "make_refresh", "make_step"]

@@ -207,8 +207,7 @@ class Trainer:
         `rba`: (B,) per-point weights of the residual points (RBA); then ``aux["residual"]`` holds the
         unweighted residuals (B, n_eq) without gradient.
         """
-        u = self.model(theta, ta)
-        errs = [(jax.vmap(lambda p, f=f: f(u, p))(pts), split) for f, pts, split in self.loss_blocks(batch)]
+        errs = self.block_errors(theta, batch, ta)
         r, aux = errs[0][0], {}  # (B, n_eq)
         if rba is not None:
             aux["residual"] = jax.lax.stop_gradient(r)
@@ -222,6 +221,12 @@ class Trainer:
             losses = [jnp.mean(r**2, axis=0)]
         losses += [jnp.mean(e**2, axis=0) if split else jnp.mean(e**2)[None] for e, split in errs[1:]]
         return jnp.concatenate(losses), aux
+
+    def block_errors(self, theta, batch, ta) -> list:
+        """[(errors (n_points, k), split)] of every loss block (`loss_blocks`) at `theta`: the residuals that
+        `term_losses` squares and averages, and that `pinns.residuals.residual_vector` scales into one vector."""
+        u = self.model(theta, ta)
+        return [(jax.vmap(lambda p, f=f: f(u, p))(pts), split) for f, pts, split in self.loss_blocks(batch)]
 
     def ntk_traces(self, theta, batch, ta, max_points: int = NTK_MAX_POINTS):
         """(n_terms,) mean NTK diagonal of each term: mean over its points of |d e(x) / d theta|^2.
@@ -346,7 +351,9 @@ class Trainer:
     def chunk_fn(self, n: int, phase: int = 0):
         """jit: (carry, start, base_key, ta, tb, ic_values) -> (carry, per-step metrics) of `n` steps of `phase`."""
         if (n, phase) not in self._chunk_fns:
-            make = steps.make_qn_chunk if self.phases[phase].quasi_newton else steps.make_chunk
+            ph = self.phases[phase]
+            make = steps.make_gn_chunk if ph.gauss_newton else steps.make_qn_chunk if ph.quasi_newton \
+                else steps.make_chunk
             self._chunk_fns[n, phase] = make(self, n, self.phases[phase])
         return self._chunk_fns[n, phase]
 
@@ -375,7 +382,7 @@ class Trainer:
         back at 1 (a weight belongs to a point) and, in a quasi-Newton phase, no (s, y) pair formed across
         the two batches (`pinns.optim.restart_pairs`: the inverse Hessian is kept)."""
         if phase not in self._resample_fns:
-            qn = self.phases[phase].quasi_newton
+            qn, gn = self.phases[phase].quasi_newton, self.phases[phase].gauss_newton
 
             def fn(carry, step, base_key, ta, tb, ic_values):
                 k = step // self.cfg.resample_every
@@ -384,6 +391,8 @@ class Trainer:
                     out["rba"] = jnp.ones(self.cfg.batch, self.dtype)
                 if qn:
                     out["opt"] = optim.restart_pairs(carry["opt"])
+                if gn:
+                    out["opt"] = optim.restart_damping(carry["opt"])
                 return out
 
             self._resample_fns[phase] = jax.jit(fn)

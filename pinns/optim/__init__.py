@@ -8,6 +8,8 @@
   ``BALANCERS[name](make_opt, n_terms)``.
 - :func:`bfgs`, :func:`ssbfgs`, :func:`ssbroyden` (dense inverse Hessian, self-scaled updates) and
   :func:`lbfgs`, each with a strong-Wolfe line search; :func:`restart_pairs` after a resample.
+- :func:`levenberg_marquardt` (dense Cholesky or matrix-free CG, Nielsen's damping rule) for losses that are
+  sums of squared residuals; :func:`restart_damping` after a resample.
 - :func:`rba_update`: residual-based attention weights, one per collocation point.
 - :func:`alignment_score` and friends: the gradient alignment score of the SOAP-for-PINNs paper.
 """
@@ -47,6 +49,14 @@ from pinns.optim._balancing import (
     ntk_weights,
     pcgrad_weights,
     refresh_weights,
+)
+from pinns.optim._gauss_newton import (
+    GN_METHODS,
+    LevenbergMarquardtState,
+    levenberg_marquardt,
+    lm_trial,
+    nielsen_damping,
+    restart_damping,
 )
 from pinns.optim._quasi_newton import (
     QN_METHODS,
@@ -115,6 +125,13 @@ __all__ = [
     "restart_pairs",
     "QuasiNewtonState",
     "QN_METHODS",
+    # Gauss-Newton family
+    "levenberg_marquardt",
+    "lm_trial",
+    "nielsen_damping",
+    "restart_damping",
+    "LevenbergMarquardtState",
+    "GN_METHODS",
     # residual-based attention
     "rba_update",
     "RBA_GAMMA",
