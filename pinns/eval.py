@@ -63,18 +63,39 @@ def plot_times(times, n: int = 3) -> list:
     return sorted(set(np.linspace(0, len(times) - 1, n).round().astype(int).tolist()))
 
 
+SIGNED_CMAP, UNSIGNED_CMAP, ERROR_CMAP = "RdBu_r", "viridis", "magma"
+"""The figure convention shared with ``refsolvers plot``: time on the vertical axis and x on the horizontal,
+a diverging colormap centred on zero for signed fields, a sequential one for fields of one sign and for errors."""
+
+
+def field_style(values) -> dict:
+    """imshow keywords of a field panel: "RdBu_r" with limits symmetric about 0 for a field taking both signs,
+    else "viridis" over the field's range."""
+    lo, hi = float(np.min(values)), float(np.max(values))
+    if lo < 0 < hi:
+        top = max(-lo, hi)
+        return {"cmap": SIGNED_CMAP, "vmin": -top, "vmax": top}
+    return {"cmap": UNSIGNED_CMAP, "vmin": lo, "vmax": hi}
+
+
 def plot_run(run: Run, state: RunState, path, field: str | None = None, n_times: int = 3) -> pathlib.Path:
-    """PNG of prediction | reference | |error| for `field` (default: the first metric field).
+    """PNG of prediction | reference | |error| for `field` (default: the first metric field); see `run_figure`."""
+    fig = run_figure(run, state, field, n_times)
+    path = pathlib.Path(path)
+    fig.savefig(path, dpi=90)
+    return path
 
-    1-D problems show the (t, x) plane, steady 2-D problems the (y, x) plane, 2-D time-dependent
-    problems one row per time (`n_times` evenly spaced output times, first to last). Each panel has
-    a labelled colour bar; row titles give the relative L2 error of that plane, the figure title
-    the problem, the step and the error over all planes shown.
+
+def run_figure(run: Run, state: RunState, field: str | None = None, n_times: int = 3):
+    """The matplotlib Figure of prediction | reference | |error| for `field` (default: the first metric field).
+
+    1-D problems show the (t, x) plane (t vertical, x horizontal), steady 2-D problems the (y, x) plane,
+    2-D time-dependent problems one row per time (`n_times` evenly spaced output times, first to last).
+    Colours follow `field_style` (prediction and reference share limits; the error uses ERROR_CMAP).
+    Each panel has a labelled colour bar; row titles give the relative L2 error of that plane, the
+    figure title the problem, the step and the error over all planes shown.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: no global backend or figure state
 
     problem, ref = run.problem, run.problem.reference
     field = field or compared_fields(problem)[0]
@@ -85,10 +106,12 @@ def plot_run(run: Run, state: RunState, path, field: str | None = None, n_times:
                 for i in plot_times(coords[axes[0]], n_times)]
     else:
         rows = [(coords, values, "")]
-    ylab, xlab = axes[-2], axes[-1]
+    ylab, xlab = axes[-2], axes[-1]  # (t, x) or (y, x): time / y vertical, x horizontal
     spatial = "t" not in (ylab, xlab)
-    fig, axs = plt.subplots(len(rows), 3, figsize=(13, 3.6 * len(rows)), constrained_layout=True, squeeze=False)
+    fig = Figure(figsize=(13, 3.6 * len(rows)), constrained_layout=True)
+    axs = np.atleast_2d(fig.subplots(len(rows), 3, squeeze=False))
     sq_err = sq_ref = 0.0
+    style = field_style(values)
     for row, (sub, truth, label) in zip(axs, rows):
         mesh = np.meshgrid(*sub.values(), indexing="ij")
         pts = np.stack([m.ravel() for m in mesh], axis=-1)
@@ -97,11 +120,10 @@ def plot_run(run: Run, state: RunState, path, field: str | None = None, n_times:
         sq_err, sq_ref = sq_err + np.sum(err**2), sq_ref + np.sum(truth**2)
         rel = np.sqrt(np.sum(err**2) / max(np.sum(truth**2), 1e-300))
         extent = [sub[xlab][0], sub[xlab][-1], sub[ylab][0], sub[ylab][-1]]
-        lo, hi = float(np.min(truth)), float(np.max(truth))
         where = f"{label}: " if label else ""
-        for ax, img, name, kw in ((row[0], pred, f"{where}PINN prediction", {"vmin": lo, "vmax": hi}),
-                                  (row[1], truth, f"{where}reference", {"vmin": lo, "vmax": hi}),
-                                  (row[2], err, f"{where}|error|, rel L2 {rel:.2e}", {"cmap": "magma"})):
+        for ax, img, name, kw in ((row[0], pred, f"{where}PINN prediction", style),
+                                  (row[1], truth, f"{where}reference", style),
+                                  (row[2], err, f"{where}|error|, rel L2 {rel:.2e}", {"cmap": ERROR_CMAP})):
             im = ax.imshow(img, origin="lower", aspect="equal" if spatial else "auto", extent=extent, **kw)
             ax.set(title=name, xlabel=xlab, ylabel=ylab)
             fig.colorbar(im, ax=ax, label=f"|{field} − {field}_ref|" if img is err else field)
@@ -109,10 +131,8 @@ def plot_run(run: Run, state: RunState, path, field: str | None = None, n_times:
     shown = f"over the {len(rows)} times shown" if len(rows) > 1 else "over the whole grid"
     fig.suptitle(f"{problem.name}, field {field}, step {state.step}: rel L2 {total:.3e} {shown} "
                  "(non-dimensional units)")
-    path = pathlib.Path(path)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return fig
 
 
-__all__ = ["evaluate", "evaluate_run", "median_steps_per_s", "open_run", "plot_run", "plot_times", "read_metrics"]
+__all__ = ["ERROR_CMAP", "SIGNED_CMAP", "UNSIGNED_CMAP", "evaluate", "evaluate_run", "field_style",
+           "median_steps_per_s", "open_run", "plot_run", "plot_times", "read_metrics", "run_figure"]
