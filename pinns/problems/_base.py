@@ -197,7 +197,8 @@ def load_dataset(name: str, data):
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: not a refsolvers dataset, or a dataset of another benchmark.
+        ValueError: not a refsolvers dataset, a dataset of another benchmark, or one holding NaN / inf
+            values (`check_finite`).
     """
     import refsolvers
 
@@ -216,7 +217,23 @@ def load_dataset(name: str, data):
         ds.path = str(path)
     if ds.benchmark != name:
         raise ValueError(f"dataset {getattr(ds, 'path', '')} is for benchmark {ds.benchmark!r}, not {name!r}")
+    check_finite(ds)
     return ds
+
+
+def check_finite(ds) -> None:
+    """ValueError (one line naming the file and the field) if a field or coordinate of dataset `ds` holds a
+    NaN or an infinity: a PINN cannot be trained or scored against it."""
+    arrays = {**{f"coordinate {k!r}": v for k, v in getattr(ds, "coords", {}).items()},
+              **{f"field {k!r}": v for k, v in ds.items()}}
+    for what, values in arrays.items():
+        values = np.asarray(values)
+        if values.dtype.kind in "fc":
+            bad = int(values.size - np.count_nonzero(np.isfinite(values)))
+            if bad:
+                raise ValueError(f"dataset {getattr(ds, 'path', '') or ds.benchmark}: {what} holds {bad} non-finite "
+                                 f"value(s) (NaN or inf) of {values.size}; regenerate it (refsolvers generate "
+                                 f"{ds.benchmark} --force)")
 
 
 def from_benchmark(name: str, data, residual: Callable, fields: tuple, *, t_max: float | None = None,
@@ -284,5 +301,5 @@ def grid_reference(axes: tuple, domain: dict, n: int | dict, exact: Callable) ->
     return Reference(coords, {k: np.asarray(v, dtype=np.float64).reshape(ref.shape) for k, v in values.items()})
 
 
-__all__ = ["Problem", "Reference", "d", "from_benchmark", "grid_reference", "initial_1d", "laplacian", "load_dataset", "taylor",
+__all__ = ["Problem", "Reference", "check_finite", "d", "from_benchmark", "grid_reference", "initial_1d", "laplacian", "load_dataset", "taylor",
            "unit"]
