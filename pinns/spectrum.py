@@ -1,14 +1,17 @@
 """Energy spectra of a trained PINN against reference solutions at several resolutions (docs/design.md section 10).
 
-`spectrum_comparison(run_dir, grids=(128, 256, 512, 1024))` restores the run's networks, evaluates
+`spectrum_comparison(run_dir, grids=(64, 128))` restores the run's networks, evaluates
 them on each n x n periodic grid (points j L / n, no repeated endpoint, in chunks of at most
 `chunk` points; the vorticity w = v_x - u_y comes from the network by forward-mode derivatives,
 the problem's `derived` field), and computes the isotropic spectrum E(k) with
-`refsolvers.spectrum`. The references are solved by refsolvers at the same n (solver grid n, output
+`refsolvers.spectrum`, kept up to the shell k = n / 2 (the Nyquist wavenumber: shells beyond it are
+only partly inside the grid's square of wavevectors), the same shells for the PINN and the reference
+of a grid. The references are solved by refsolvers at the same n (solver grid n, output
 grid n + 1 points per side, both ends, the dataset convention) with the run dataset's PDE parameters
 and solver settings; they are cached in ``RUN_DIR/spectrum_refs/n{N}/NAME.h5`` (``spectrum_refs_quick``
 for `quick` references) and reused when their parameters, grid and output times match. The run's own
-dataset serves directly at the grid it was solved on.
+dataset serves directly at the grid it was solved on. With ``announce`` one line on stderr gives the
+grids, where each reference comes from and the expected solve time before anything is solved.
 
 Pairs compared at each time (``pairs`` in the result):
 
@@ -23,8 +26,8 @@ reference of the pair; shells where both are below 1e-12 max E_b are ignored; No
 Nyquist wavenumber of the coarser grid of the pair (in units of 2 pi / L); None when the reference
 holds no energy there above round-off.
 
-Results: a JSON file (default ``RUN_DIR/spectrum.json``) and a log-log PNG per time with all curves
-(``spectrum.png``; ``spectrum_t{t}.png`` when several times are asked for).
+Results: a JSON file (default ``RUN_DIR/spectrum.json``) and one log-log PNG next to it
+(``RUN_DIR/spectrum.png``), a panel per time with all curves.
 """
 
 from __future__ import annotations
@@ -34,9 +37,10 @@ import pathlib
 
 import numpy as np
 
-from refsolvers.spectrum import departure_wavenumber, energy_spectrum, plot_spectra
+from refsolvers.spectrum import departure_wavenumber, energy_spectrum
 
-DEFAULT_GRIDS = (128, 256, 512, 1024)
+DEFAULT_GRIDS = (64, 128)
+"""Grids of `pinns spectrum` without ``--grids``: seconds to a few minutes of reference solves on a CPU."""
 CHUNK = 65536
 DEPARTURE_REL = 0.1
 DEPARTURE_FLOOR = 1e-12
@@ -123,6 +127,49 @@ def _reference_matches(path, name: str, params: dict, n: int, t_coords) -> bool:
             and len(t) == len(t_coords) and np.allclose(t, t_coords, rtol=0, atol=_T_MATCH))
 
 
+def existing_reference(problem, n: int, cache: pathlib.Path) -> tuple:
+    """(path, "dataset" | "cache") of a finished reference of `problem` at solver grid n, or (None, "to solve")."""
+    name, params = problem.name, dict(problem.params)
+    t_coords = np.asarray(problem.reference.coords["t"])
+    source = pathlib.Path(problem.source) if problem.source not in ("", "exact", "dataset") else None
+    if source is not None and source.is_file() and _reference_matches(source, name, params, n, t_coords):
+        return source, "dataset"
+    path = pathlib.Path(cache) / f"n{n}" / f"{name}.h5"
+    if path.is_file() and _reference_matches(path, name, params, n, t_coords):
+        return path, "cache"
+    return None, "to solve"
+
+
+def solve_estimate(info: dict, n: int) -> float | None:
+    """Expected seconds to solve a reference at grid n: the dataset's own solve time (``wall_time_s`` of its
+    ``solver`` attribute, at its grid ``settings.n``) scaled by (n / n_dataset)^3 (n^2 modes, and a CFL-bound
+    time step ~ 1/n). None when the dataset does not record them."""
+    wall, n_data = info.get("wall_time_s"), info.get("settings", {}).get("n")
+    if not wall or not n_data:
+        return None
+    return float(wall) * (n / float(n_data)) ** 3
+
+
+def _plan_line(grids, plan: dict, info: dict) -> str:
+    """One line: the grids, where each reference comes from, and the expected time of those to solve."""
+    parts = [f"{n}: {how}" for n, (_, how) in plan.items()]
+    todo = [n for n, (path, _) in plan.items() if path is None]
+    estimates = [solve_estimate(info, n) for n in todo]
+    if not todo:
+        cost = "nothing to solve"
+    elif None in estimates:
+        cost = "solve time unknown (the dataset records none)"
+    else:
+        cost = (f"expected solve time about {_duration(sum(estimates))} (the dataset's "
+                f"{_duration(float(info['wall_time_s']))} at n = {info['settings']['n']}, scaled as n^3)")
+    return f"pinns spectrum: grids {', '.join(map(str, grids))}; references {'; '.join(parts)}; {cost}"
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.2g} s" if seconds < 10 else f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min" if seconds < 7200 else \
+        f"{seconds / 3600:.1f} h"
+
+
 def reference_file(problem, dataset_settings: dict, n: int, cache: pathlib.Path, quick: bool = False,
                    progress: bool = False) -> tuple:
     """(path, how) of a reference of `problem` at solver grid n: "dataset", "cache" or "generated".
@@ -134,15 +181,12 @@ def reference_file(problem, dataset_settings: dict, n: int, cache: pathlib.Path,
     """
     import refsolvers
 
+    found = existing_reference(problem, n, cache)
+    if found[0] is not None:
+        return found
     name, params = problem.name, dict(problem.params)
     t_coords = np.asarray(problem.reference.coords["t"])
-    source = pathlib.Path(problem.source) if problem.source not in ("", "exact", "dataset") else None
-    if source is not None and source.is_file() and _reference_matches(source, name, params, n, t_coords):
-        return source, "dataset"
     folder = cache / f"n{n}"
-    path = folder / f"{name}.h5"
-    if path.is_file() and _reference_matches(path, name, params, n, t_coords):
-        return path, "cache"
     bench = refsolvers.get(name)
     solver = {} if quick else {k: v for k, v in dataset_settings.items() if k in bench.solver}
     solver.update(n=n, error_check=False) if "error_check" in bench.solver else solver.update(n=n)
@@ -217,12 +261,49 @@ def _times(run, state, times) -> list:
     return out
 
 
-def _curve(k, e) -> dict:
-    return {"k": [float(v) for v in k], "E": [float(v) for v in e]}
+def _curve(k, e, n: int) -> dict:
+    """The spectrum of an n x n grid as JSON lists, up to the shell k = n / 2 (in units of 2 pi / L).
+
+    Shells beyond n / 2 lie only partly inside the n x n square of wavevectors the grid holds (its
+    corners), so every curve of grid n stops at the same shell, the PINN's as the reference's."""
+    shells = n // 2 + 1
+    return {"k": [float(v) for v in k[:shells]], "E": [float(v) for v in e[:shells]]}
+
+
+def spectrum_xlabel(length: float) -> str:
+    """Axis label of k: the shell index |κ| over the box side (κ integer wavevectors)."""
+    if length == 1:
+        return "wavenumber k = |κ| (integer wavevectors of the unit box)"
+    return f"wavenumber k = |κ| / L (cycles per unit length, box side L = {length:g})"
+
+
+def plot_comparison(curves: dict, path, title: str, length: float = 1.0, floor: float = 1e-20) -> pathlib.Path:
+    """One log-log PNG with a panel per time: `curves` maps time key -> {label: (k, E)}.
+
+    k = 0 is skipped, and so are shells below `floor` times the largest E of the panel (the round-off
+    plateau beyond a dealiasing cut-off would stretch the axis over 30 decades).
+    """
+    from matplotlib.figure import Figure  # no pyplot: no global backend or figure state
+
+    fig = Figure(figsize=(6 * len(curves), 4.8), constrained_layout=True)
+    axes = np.atleast_1d(fig.subplots(1, len(curves), sharey=True))
+    for ax, (key, panel) in zip(axes, curves.items()):
+        top = max((float(np.max(e)) for _, e in panel.values() if np.size(e)), default=0.0)
+        for label, (k, e) in panel.items():
+            k, e = np.asarray(k, float), np.asarray(e, float)
+            ok = (k > 0) & (e > floor * top)
+            ax.loglog(k[ok], e[ok], label=label, lw=1.2, ls="-" if label.startswith("PINN") else "--")
+        ax.set(xlabel=spectrum_xlabel(length), title=f"t = {key}")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    axes[0].set_ylabel("E(k)")
+    fig.suptitle(title)
+    fig.savefig(path, dpi=110)
+    return pathlib.Path(path)
 
 
 def spectrum_comparison(run_dir, grids=DEFAULT_GRIDS, times=None, field: str = "w", out=None, quick: bool = False,
-                        cache=None, chunk: int = CHUNK, progress: bool = False) -> dict:
+                        cache=None, chunk: int = CHUNK, progress: bool = False, announce: bool = False) -> dict:
     """Energy spectra of the run's PINN and of references at each grid; writes JSON and PNG(s).
 
     Args:
@@ -235,6 +316,8 @@ def spectrum_comparison(run_dir, grids=DEFAULT_GRIDS, times=None, field: str = "
         cache: reference folder (default ``RUN_DIR/spectrum_refs`` or ``spectrum_refs_quick``).
         chunk: most points per network evaluation call (memory bound).
         progress: solver progress bars on stderr.
+        announce: print one line on stderr before any solve: the grids, where each reference comes
+            from (dataset, cache, to solve) and the expected solve time (`solve_estimate`).
     Returns:
         the JSON document: run, field, step, grids, times, references (path and origin per grid),
         curves (per time: label -> {"k", "E"}), pairs (list of {"time", "a", "b", "departure_k",
@@ -259,6 +342,11 @@ def spectrum_comparison(run_dir, grids=DEFAULT_GRIDS, times=None, field: str = "
     settings = info.get("settings", {})
     cache = pathlib.Path(cache) if cache else run_dir / ("spectrum_refs_quick" if quick else "spectrum_refs")
     names = _components(field)
+    if announce:
+        import sys
+
+        plan = {n: existing_reference(problem, n, cache) for n in grids}
+        print(_plan_line(grids, plan, info), file=sys.stderr, flush=True)
     labels = {}
     curves = {_time_key(t): {} for t in chosen}
     references = {}
@@ -269,8 +357,8 @@ def spectrum_comparison(run_dir, grids=DEFAULT_GRIDS, times=None, field: str = "
         for t in chosen:
             key = _time_key(t)
             pinn = pinn_fields(run, state, n, t, names, chunk)
-            curves[key][f"pinn_{n}"] = _curve(*field_spectrum(pinn, field, length, drop_endpoint=False))
-            curves[key][f"ref_{n}"] = _curve(*field_spectrum(ref_values[t], field, length, drop_endpoint=True))
+            curves[key][f"pinn_{n}"] = _curve(*field_spectrum(pinn, field, length, drop_endpoint=False), n)
+            curves[key][f"ref_{n}"] = _curve(*field_spectrum(ref_values[t], field, length, drop_endpoint=True), n)
         labels[f"pinn_{n}"] = f"PINN {n}²"
         labels[f"ref_{n}"] = f"reference {n}²"
 
@@ -288,15 +376,10 @@ def spectrum_comparison(run_dir, grids=DEFAULT_GRIDS, times=None, field: str = "
 
     out = pathlib.Path(out) if out else run_dir / "spectrum.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    pngs = []
     what = {"w": "vorticity", "velocity": "kinetic energy"}.get(field, field)
-    for t in chosen:
-        key = _time_key(t)
-        png = out.with_suffix(".png") if len(chosen) == 1 else out.with_name(f"{out.stem}_t{key}.png")
-        plot_spectra({labels[lab]: (cv["k"], cv["E"]) for lab, cv in curves[key].items()}, png,
-                     title=f"{problem.name} {what} spectrum, step {state.step}, t = {key}",
-                     xlabel=f"k (units of 2π/{length:g})")
-        pngs.append(str(png))
+    png = plot_comparison({key: {labels[lab]: (cv["k"], cv["E"]) for lab, cv in c.items()} for key, c in curves.items()},
+                          out.with_suffix(".png"), f"{problem.name} {what} spectrum, step {state.step}", length)
+    pngs = [str(png)]
     result = {"run_dir": str(run_dir), "problem": problem.name, "field": field, "step": state.step,
               "grids": grids, "times": chosen, "times_requested": None if times is None else [float(t) for t in times],
               "quick_references": quick, "references": references, "curves": curves, "pairs": pairs,
@@ -319,5 +402,5 @@ def summary(result: dict) -> dict:
     return {k: v for k, v in result.items() if k != "curves"}
 
 
-__all__ = ["compare_pair", "field_spectrum", "high_k_ratio", "pinn_fields", "reference_file", "spectrum_comparison",
-           "summary"]
+__all__ = ["DEFAULT_GRIDS", "compare_pair", "existing_reference", "field_spectrum", "high_k_ratio", "pinn_fields",
+           "plot_comparison", "reference_file", "solve_estimate", "spectrum_comparison", "spectrum_xlabel", "summary"]

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import refsolvers
-from pinns.spectrum import _read_reference, compare_pair, field_spectrum, spectrum_comparison
+from pinns.spectrum import (DEFAULT_GRIDS, _read_reference, compare_pair, field_spectrum, solve_estimate,
+                            spectrum_comparison, spectrum_xlabel)
 from refsolvers.spectrum import energy_spectrum
 
 N_DATA = 32  # tiny Kolmogorov dataset (quick settings, solver grid 32, output 33 x 33, 5 times)
@@ -138,14 +139,17 @@ def test_comparison_end_to_end(run_dir, comparison):
     assert res["grids"] == [32, 64] and res["times"] == [0.04, 2.0] and res["field"] == "w"
     saved = json.loads((run_dir / "spectrum.json").read_text())
     assert saved["pairs"] == res["pairs"]
-    for png in res["png"]:
-        assert (run_dir / png.split("/")[-1]).stat().st_size > 1000
+    # the names the README gives: RUN_DIR/spectrum.json and one RUN_DIR/spectrum.png (a panel per time)
+    assert res["json"] == str(run_dir / "spectrum.json") and res["png"] == [str(run_dir / "spectrum.png")]
+    assert (run_dir / "spectrum.png").stat().st_size > 1000
+    assert not list(run_dir.glob("spectrum_t*.png"))
     for key in ("0.04", "2"):
         curves = res["curves"][key]
         assert set(curves) == {"pinn_32", "ref_32", "pinn_64", "ref_64"}
-        for label, c in curves.items():
+        for label, c in curves.items():  # the PINN and the reference of a grid stop at the same shell, n / 2
             n = int(label.split("_")[1])
-            assert len(c["k"]) == len(c["E"]) == round(np.sqrt(2) * n / 2) + 1 and np.all(np.isfinite(c["E"]))
+            assert len(c["k"]) == len(c["E"]) == n // 2 + 1 and np.all(np.isfinite(c["E"]))
+            assert c["k"][-1] == n / 2
     pairs = {(p["time"], p["a"], p["b"]): p for p in res["pairs"]}
     assert len(pairs) == 2 * 5
     for p in res["pairs"]:
@@ -154,7 +158,7 @@ def test_comparison_end_to_end(run_dir, comparison):
     assert res["references"]["32"]["origin"] == "dataset" and res["references"]["64"]["origin"] == "generated"
     ref32 = refsolvers.read_h5(res["references"]["32"]["path"])
     np.testing.assert_allclose(np.asarray(res["curves"]["2"]["ref_32"]["E"]),
-                               energy_spectrum(ref32["w"][-1])[1], rtol=1e-12)
+                               energy_spectrum(ref32["w"][-1])[1][:N_DATA // 2 + 1], rtol=1e-12)
     # the PINN's spectrum at t = 0.04 (fitted to the initial data) is a smooth field's: the grids agree at low k
     c = res["curves"]["0.04"]
     np.testing.assert_allclose(c["pinn_32"]["E"][1:8], c["pinn_64"]["E"][1:8], rtol=0.05)
@@ -165,11 +169,17 @@ def test_comparison_end_to_end(run_dir, comparison):
 def test_references_are_reused_and_the_cli_prints_the_summary(run_dir, comparison, capsys):
     from pinns.cli import main
 
+    cached = run_dir / "spectrum_refs_quick" / "n64" / "kolmogorov.h5"
+    stamp = cached.stat().st_mtime_ns
     assert main(["spectrum", str(run_dir), "--grids", "32,64", "--times", "2", "--quick", "--no-progress",
                  "--out", str(run_dir / "again.json")]) == 0
-    out = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
     assert "curves" not in out and out["times"] == [2.0]
-    assert out["references"]["64"]["origin"] == "cache"
+    assert out["references"]["64"] == {"path": str(cached), "origin": "cache"} and cached.stat().st_mtime_ns == stamp
+    # announced before any work: the grids, where each reference comes from, nothing to solve
+    assert captured.err.strip().splitlines() == ["pinns spectrum: grids 32, 64; references 32: dataset; 64: cache; "
+                                                 "nothing to solve"]
     assert (run_dir / "again.png").exists()
     mine = [p for p in comparison["pairs"] if p["time"] == 2.0]
     assert out["pairs"] == mine  # same network, same references: same numbers
@@ -184,3 +194,37 @@ def test_bad_input_fails_with_one_line(run_dir, tmp_path, capsys):
     assert "unknown spectrum field" in capsys.readouterr().err
     with pytest.raises(ValueError, match="outside the reference times"):
         spectrum_comparison(run_dir, grids=(32,), times=[7.0], quick=True)
+
+
+def test_default_grids_are_announced_with_the_expected_time_before_any_solve(kolmogorov_data, run_dir, capsys,
+                                                                             monkeypatch):
+    """Without --grids: small grids (the solve cost grows like n^3), printed with the expected time (the
+    dataset's own solve time scaled by (n / n_dataset)^3) before the first reference is solved."""
+    import h5py
+
+    import pinns.spectrum
+    from pinns.cli import main
+
+    assert max(DEFAULT_GRIDS) <= 128
+    with h5py.File(kolmogorov_data / "kolmogorov.h5") as f:
+        info = json.loads(f.attrs["solver"])
+    assert solve_estimate(info, 2 * N_DATA) == pytest.approx(8 * info["wall_time_s"])
+    assert solve_estimate({"settings": {"n": 64}}, 128) is None
+
+    def stop(*args, **kwargs):  # the first solve: the line must already be out
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pinns.spectrum, "reference_file", stop)
+    assert main(["spectrum", str(run_dir), "--no-progress"]) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0].startswith(f"pinns spectrum: grids {', '.join(map(str, sorted(DEFAULT_GRIDS)))}; references ")
+    todo = [n for n in DEFAULT_GRIDS if f"{n}: to solve" in err[0]]
+    assert todo  # the full-settings references of the default grids are not cached yet
+    expected = sum(solve_estimate(info, n) for n in todo)
+    assert f"expected solve time about {pinns.spectrum._duration(expected)} " in err[0]
+    assert err[1].startswith("pinns: error: interrupted; finished reference grids")
+
+
+def test_wavenumber_axis_label_names_the_box():
+    assert "2π/1" not in spectrum_xlabel(1.0) and "unit box" in spectrum_xlabel(1.0)
+    assert "L = 2" in spectrum_xlabel(2.0)
