@@ -8,13 +8,15 @@ only evaluated again), one of other settings is refused (`check_settings`).
 from __future__ import annotations
 
 import json
+import math
 import pathlib
 
 import jax
+import jax.numpy as jnp
 
 from .config import CHECKPOINT_FILE, CONFIG_FILE, METRICS_FILE, TrainConfig, make_config, validate
 from .eval import evaluate_run, plot_run
-from .run import Run, dataset_sha256, load_problem
+from .run import ITERATIONS_FILE, STOP_FILE, Run, dataset_sha256, load_problem
 
 
 AUTO_IGNORED = ("data", "data_sha256", "steps")
@@ -49,21 +51,50 @@ def _auto_resume(name: str, out: pathlib.Path, data, preset: str, overrides: dic
     return True
 
 
-def train(name: str, out_dir, data=None, preset: str = "paper", resume: bool | str = False, progress: bool = True,
-          devices=None, budget_s: float | None = None, **overrides) -> dict:
-    """Train problem `name` into run folder `out_dir`; returns the final evaluation (see `pinns.eval`).
+def settings_problem(name: str, data=None):
+    """Problem `name` for reading its settings only (`pinns presets`): from `data` when given, from its
+    exact solution when it has one, else from a placeholder dataset of zeros on the benchmark's quick
+    output grid (the presets do not depend on the dataset's values)."""
+    from .problems import EXACT, PROBLEMS, get_problem
 
-    Args:
-        name: problem name (`pinns.problems.PROBLEMS`).
-        out_dir: run folder (created; must not hold a checkpoint unless `resume`).
-        data: dataset folder or file (None for exact problems).
-        preset: "paper" or "quick".
-        resume: True: continue the checkpoint in `out_dir` with its saved configuration (`steps` may
-            be raised through `overrides`). "auto": continue it when it exists and holds a run of these
-            settings (else ValueError), train afresh when there is none; a finished run is evaluated again.
-        budget_s: wall-clock seconds for this call: training stops (checkpointed) after the chunk that
-            crosses it and the evaluation is returned; ``resume`` continues it (None: no limit).
-        **overrides: TrainConfig fields (optimizer, balance, steps, seed, batch, ...).
+    if data is not None or name in EXACT or name not in PROBLEMS:  # an unknown name: get_problem's one line
+        return load_problem(name, data)
+    import numpy as np
+
+    import refsolvers
+    from refsolvers._io import Dataset
+
+    bench = refsolvers.get(name)
+    coords = bench.coords(bench.settings(quick=True)[2])
+    ds = Dataset({f: np.zeros(tuple(len(c) for c in coords.values())) for f in bench.fields})
+    ds.benchmark, ds.coords, ds.params, ds.solver, ds.attrs, ds.path = name, coords, dict(bench.params), {}, {}, ""
+    problem = get_problem(name, ds)
+    if problem.initial_fn is not None and "t" in coords:  # the true initial data (hard constraints check it)
+        values = np.asarray(jax.vmap(problem.initial_fn)(jnp.asarray(problem.initial[0])))
+        for i, f in enumerate(problem.ic_fields):
+            ds[f][0] = values[:, i].reshape(ds[f].shape[1:])
+        problem = get_problem(name, ds)
+    return problem
+
+
+def preset_configs(name: str, preset: str | None = None, data=None) -> dict:
+    """{preset: resolved configuration (dict)} of problem `name`: every preset, or only `preset`."""
+    problem = settings_problem(name, data)
+    names = [preset] if preset else list(problem.presets)
+    extra = {"data": str(pathlib.Path(data).resolve()), "data_sha256": dataset_sha256(problem)} if data else {}
+    return {p: make_config(problem, p, **extra).to_dict() for p in names}
+
+
+def check_budget(budget_s) -> None:
+    """ValueError (one line) unless `budget_s` is None or a finite number of seconds > 0."""
+    if budget_s is not None and not (isinstance(budget_s, (int, float)) and math.isfinite(budget_s) and budget_s > 0):
+        raise ValueError(f"budget must be a positive number of seconds, got {budget_s!r}")
+
+
+def resolve(name: str, out_dir, data=None, preset: str = "paper", resume: bool | str = False, **overrides) -> tuple:
+    """(problem, TrainConfig, resume: bool) of a `train` call, checked, before anything is written.
+
+    Raises ValueError / FileNotFoundError / FileExistsError (one line) for what `train` would refuse.
     """
     out = pathlib.Path(out_dir)
     if resume == "auto":
@@ -94,6 +125,30 @@ def train(name: str, out_dir, data=None, preset: str = "paper", resume: bool | s
                           data_sha256=dataset_sha256(problem), **overrides)
         if (out / CHECKPOINT_FILE).exists():
             raise FileExistsError(f"{out} already holds a run (use --resume, or another --out)")
+    return problem, cfg, bool(resume)
+
+
+def train(name: str, out_dir, data=None, preset: str = "paper", resume: bool | str = False, progress: bool = True,
+          devices=None, budget_s: float | None = None, **overrides) -> dict:
+    """Train problem `name` into run folder `out_dir`; returns the final evaluation (see `pinns.eval`).
+
+    Args:
+        name: problem name (`pinns.problems.PROBLEMS`).
+        out_dir: run folder (created; must not hold a checkpoint unless `resume`).
+        data: dataset folder or file (None for exact problems).
+        preset: "paper", "quick" or "accurate".
+        resume: True: continue the checkpoint in `out_dir` with its saved configuration (`steps` may
+            be raised through `overrides`). "auto": continue it when it exists and holds a run of these
+            settings (else ValueError), train afresh when there is none; a finished run is evaluated again.
+        budget_s: wall-clock seconds for this call (> 0): training stops (checkpointed) after the chunk
+            that crosses it and the evaluation is returned; ``resume`` continues it (None: no limit).
+        **overrides: TrainConfig fields (optimizer, balance, steps, seed, batch, ...).
+
+    Everything is checked (`resolve`, `check_budget`) before the run folder is created.
+    """
+    check_budget(budget_s)
+    out = pathlib.Path(out_dir)
+    problem, cfg, resume = resolve(name, out, data, preset, resume, **overrides)
     out.mkdir(parents=True, exist_ok=True)
     if cfg.dtype == "float64":
         jax.config.update("jax_enable_x64", True)
@@ -104,7 +159,8 @@ def train(name: str, out_dir, data=None, preset: str = "paper", resume: bool | s
             return evaluate_run(run, state)
         run.truncate_metrics(state.step)
     else:
-        (out / METRICS_FILE).unlink(missing_ok=True)
+        for name in (METRICS_FILE, ITERATIONS_FILE, STOP_FILE):
+            (out / name).unlink(missing_ok=True)
         state = run.fresh_state()
     (out / CONFIG_FILE).write_text(json.dumps(cfg.to_dict(), indent=1) + "\n")
     state = run.train(state, progress=progress, budget_s=budget_s)
@@ -113,4 +169,4 @@ def train(name: str, out_dir, data=None, preset: str = "paper", resume: bool | s
     return result
 
 
-__all__ = ["AUTO_IGNORED", "check_settings", "train"]
+__all__ = ["AUTO_IGNORED", "check_budget", "check_settings", "preset_configs", "resolve", "settings_problem", "train"]

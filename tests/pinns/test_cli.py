@@ -130,8 +130,10 @@ def test_run_folder_is_portable_and_warns_on_a_changed_dataset(tmp_path, capsys,
     (work / "data").mkdir(parents=True)
     write_burgers(work / "data" / "burgers.h5")
     monkeypatch.chdir(work)
-    assert main(["train", "burgers", "--data", "data", "--out", "run", "--preset", "quick", "--steps", "2",
-                 "--batch", "64", "--log-every", "2", "--no-progress"]) == 0
+    from pinns import train  # what `pinns train` runs, with a tiny network (the quick PirateNet compiles for 20 s)
+
+    train("burgers", "run", data="data", preset="quick", steps=2, batch=64, log_every=2, progress=False,
+          net={"arch": "mlp", "width": 8, "depth": 1}, log_alignment=False, eval_points=100)
     cfg = json.loads((work / "run" / "config.json").read_text())
     assert cfg["data"] == str(work / "data") and len(cfg["data_sha256"]) == 64
     capsys.readouterr()
@@ -145,3 +147,115 @@ def test_run_folder_is_portable_and_warns_on_a_changed_dataset(tmp_path, capsys,
     assert main(["eval", str(work / "run")]) == 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("pinns: warning: the dataset") and "differs" in err[0]
+
+
+# ----------------------------------------------------------------------------- settings you can discover
+
+
+def test_help_of_every_subcommand_shows_every_default(capsys):
+    import argparse
+
+    from pinns.cli import _parser
+
+    parser = _parser()
+    subs = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    assert {"train", "presets", "eval", "spectrum", "predict", "list"} <= set(subs)
+    for name, sub in subs.items():
+        formatter = sub._get_formatter()
+        for action in sub._actions:
+            if action.option_strings and action.nargs != 0 and not action.required:  # options with a value
+                assert "default" in formatter._get_help_string(action), (name, action.option_strings)
+        assert main([name, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "(default: paper)" in out and "(default: w)" in out and "the preset's" in out
+
+
+def test_version_comes_from_the_installed_distribution(capsys):
+    from importlib.metadata import version
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"pinns (refpinn) {version('refpinn')}"
+
+
+def test_presets_print_the_resolved_configuration(capsys, tmp_path):
+    assert main(["presets", "wave", "quick"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown == {"quick": json.loads(json.dumps(make_config(get_problem("wave"), "quick").to_dict()))}
+    # a dataset problem without its dataset: every preset, the same settings as with a dataset
+    assert main(["presets", "burgers"]) == 0
+    every = json.loads(capsys.readouterr().out)
+    write_burgers(tmp_path / "burgers.h5")
+    assert set(every) == set(get_problem("burgers", tmp_path).presets) == {"paper", "quick", "accurate"}
+    assert main(["presets", "burgers", "quick", "--data", str(tmp_path)]) == 0
+    with_data = json.loads(capsys.readouterr().out)["quick"]
+    assert with_data["data"] == str(tmp_path) and len(with_data["data_sha256"]) == 64
+    assert {**with_data, "data": "", "data_sha256": ""} == every["quick"]
+    one_error_line(capsys, main(["presets", "nope"]))
+    err = one_error_line(capsys, main(["presets", "wave", "fast"]))
+    assert "unknown preset 'fast'" in err
+
+
+def test_dry_run_prints_the_configuration_and_writes_nothing(capsys, tmp_path):
+    run = tmp_path / "run"
+    assert main(["train", "wave", "--out", str(run), "--preset", "quick", "--steps", "7", "--seed", "3",
+                 "--dry-run"]) == 0
+    cfg = json.loads(capsys.readouterr().out)
+    assert cfg["steps"] == 7 and cfg["seed"] == 3 and cfg["problem"] == "wave" and cfg["preset"] == "quick"
+    assert cfg["batch"] == make_config(get_problem("wave"), "quick").batch
+    assert not run.exists()
+
+
+# ----------------------------------------------------------------------------- bugs a newcomer hit
+
+
+@pytest.mark.parametrize("option", [("--budget", "-1"), ("--budget", "0"), ("--budget", "nan"), ("--budget", "inf"),
+                                    ("--steps", "-5"), ("--steps", "0"), ("--batch", "-64"), ("--windows", "0"),
+                                    ("--log-every", "0"), ("--ckpt-every", "-1"), ("--resample-every", "-1"),
+                                    ("--seed", "-1"), ("--steps", "ten")])
+def test_non_positive_numbers_are_refused_before_any_work(capsys, tmp_path, option):
+    run = tmp_path / "R"
+    err = one_error_line(capsys, main(["train", "wave", "--out", str(run), "--preset", "quick", *option]))
+    assert option[0] in err and "pinns train --help" in err
+    assert not run.exists()
+
+
+def test_train_refuses_a_non_positive_budget_before_the_folder_exists(tmp_path):
+    from pinns import train
+
+    for budget in (-1, 0, float("nan")):
+        with pytest.raises(ValueError, match="budget must be a positive number of seconds"):
+            train("wave", tmp_path / "R", preset="quick", budget_s=budget, progress=False)
+    assert not (tmp_path / "R").exists()
+
+
+def test_a_dataset_with_nan_values_is_refused_when_loaded(capsys, tmp_path):
+    from pinns.problems import load_dataset
+
+    import h5py
+
+    path = tmp_path / "burgers.h5"
+    write_burgers(path)
+    with h5py.File(path, "r+") as f:  # a damaged file (refsolvers itself writes no NaN)
+        f["u"][3, 4] = np.nan
+    run = tmp_path / "run"
+    err = one_error_line(capsys, main(["train", "burgers", "--data", str(tmp_path), "--out", str(run),
+                                       "--preset", "quick"]))
+    assert str(path) in err and "field 'u'" in err and "1 non-finite" in err
+    assert not run.exists()
+    with pytest.raises(ValueError, match="field 'u' holds 1 non-finite"):
+        load_dataset("burgers", path)
+
+
+def test_an_interrupt_says_what_each_command_kept(capsys, monkeypatch):
+    import pinns.spectrum
+    import pinns.training
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pinns.spectrum, "spectrum_comparison", interrupted)
+    monkeypatch.setattr(pinns.training, "train", interrupted)
+    err = one_error_line(capsys, main(["spectrum", "RUN"]), 130)
+    assert "--resume" not in err and "reused when the same command is run again" in err
+    err = one_error_line(capsys, main(["train", "wave", "--out", "R"]), 130)
+    assert "--resume continues" in err
