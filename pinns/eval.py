@@ -63,19 +63,17 @@ def plot_times(times, n: int = 3) -> list:
     return sorted(set(np.linspace(0, len(times) - 1, n).round().astype(int).tolist()))
 
 
-SIGNED_CMAP, UNSIGNED_CMAP, ERROR_CMAP = "RdBu_r", "viridis", "magma"
-"""The figure convention shared with ``refsolvers plot``: time on the vertical axis and x on the horizontal,
-a diverging colormap centred on zero for signed fields, a sequential one for fields of one sign and for errors."""
+ERROR_CMAP = "magma"
+"""Colormap of the |error| panels (non-negative). The field panels follow the convention of ``refsolvers plot``
+(`refsolvers.plotting`: time vertical and x horizontal, ``CMAP_SIGNED`` centred on zero for signed fields,
+``CMAP_SEQUENTIAL`` for fields of one sign)."""
 
 
 def field_style(values) -> dict:
-    """imshow keywords of a field panel: "RdBu_r" with limits symmetric about 0 for a field taking both signs,
-    else "viridis" over the field's range."""
-    lo, hi = float(np.min(values)), float(np.max(values))
-    if lo < 0 < hi:
-        top = max(-lo, hi)
-        return {"cmap": SIGNED_CMAP, "vmin": -top, "vmax": top}
-    return {"cmap": UNSIGNED_CMAP, "vmin": lo, "vmax": hi}
+    """imshow keywords of a field panel: `refsolvers.plotting.image_style` (the shared convention)."""
+    from refsolvers.plotting import image_style
+
+    return image_style(values)
 
 
 def plot_run(run: Run, state: RunState, path, field: str | None = None, n_times: int = 3) -> pathlib.Path:
@@ -91,7 +89,7 @@ def run_figure(run: Run, state: RunState, field: str | None = None, n_times: int
 
     1-D problems show the (t, x) plane (t vertical, x horizontal), steady 2-D problems the (y, x) plane,
     2-D time-dependent problems one row per time (`n_times` evenly spaced output times, first to last).
-    Colours follow `field_style` (prediction and reference share limits; the error uses ERROR_CMAP).
+    Colours follow `field_style` (prediction and reference share limits; the error uses `ERROR_CMAP`).
     Each panel has a labelled colour bar; row titles give the relative L2 error of that plane, the
     figure title the problem, the step and the error over all planes shown.
     """
@@ -134,5 +132,5 @@ def run_figure(run: Run, state: RunState, field: str | None = None, n_times: int
     return fig
 
 
-__all__ = ["ERROR_CMAP", "SIGNED_CMAP", "UNSIGNED_CMAP", "evaluate", "evaluate_run", "field_style",
+__all__ = ["ERROR_CMAP", "evaluate", "evaluate_run", "field_style",
            "median_steps_per_s", "open_run", "plot_run", "plot_times", "read_metrics", "run_figure"]

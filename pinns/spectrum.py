@@ -37,7 +37,7 @@ import pathlib
 
 import numpy as np
 
-from refsolvers.spectrum import departure_wavenumber, energy_spectrum
+from refsolvers.spectrum import departure_wavenumber, energy_spectrum, wavenumber_label
 
 DEFAULT_GRIDS = (64, 128)
 """Grids of `pinns spectrum` without ``--grids``: seconds to a few minutes of reference solves on a CPU."""
@@ -270,18 +270,12 @@ def _curve(k, e, n: int) -> dict:
     return {"k": [float(v) for v in k[:shells]], "E": [float(v) for v in e[:shells]]}
 
 
-def spectrum_xlabel(length: float) -> str:
-    """Axis label of k: the shell index |κ| over the box side (κ integer wavevectors)."""
-    if length == 1:
-        return "wavenumber k = |κ| (integer wavevectors of the unit box)"
-    return f"wavenumber k = |κ| / L (cycles per unit length, box side L = {length:g})"
-
-
-def plot_comparison(curves: dict, path, title: str, length: float = 1.0, floor: float = 1e-20) -> pathlib.Path:
-    """One log-log PNG with a panel per time: `curves` maps time key -> {label: (k, E)}.
+def comparison_figure(curves: dict, title: str, length: float = 1.0, floor: float = 1e-20):
+    """Log-log Figure with a panel per time: `curves` maps time key -> {label: (k, E)}.
 
     k = 0 is skipped, and so are shells below `floor` times the largest E of the panel (the round-off
-    plateau beyond a dealiasing cut-off would stretch the axis over 30 decades).
+    plateau beyond a dealiasing cut-off would stretch the axis over 30 decades). The k axis is labelled
+    by `refsolvers.spectrum.wavenumber_label` (the box side named, as in ``refsolvers plot --spectrum``).
     """
     from matplotlib.figure import Figure  # no pyplot: no global backend or figure state
 
@@ -293,12 +287,17 @@ def plot_comparison(curves: dict, path, title: str, length: float = 1.0, floor: 
             k, e = np.asarray(k, float), np.asarray(e, float)
             ok = (k > 0) & (e > floor * top)
             ax.loglog(k[ok], e[ok], label=label, lw=1.2, ls="-" if label.startswith("PINN") else "--")
-        ax.set(xlabel=spectrum_xlabel(length), title=f"t = {key}")
+        ax.set(xlabel=wavenumber_label(length), title=f"t = {key}")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
     axes[0].set_ylabel("E(k)")
     fig.suptitle(title)
-    fig.savefig(path, dpi=110)
+    return fig
+
+
+def plot_comparison(curves: dict, path, title: str, length: float = 1.0) -> pathlib.Path:
+    """Write `comparison_figure` to the PNG `path`; returns the path."""
+    comparison_figure(curves, title, length).savefig(path, dpi=110)
     return pathlib.Path(path)
 
 
@@ -403,4 +402,5 @@ def summary(result: dict) -> dict:
 
 
 __all__ = ["DEFAULT_GRIDS", "compare_pair", "existing_reference", "field_spectrum", "high_k_ratio", "pinn_fields",
-           "plot_comparison", "reference_file", "solve_estimate", "spectrum_comparison", "spectrum_xlabel", "summary"]
+           "comparison_figure", "plot_comparison", "reference_file", "solve_estimate", "spectrum_comparison",
+           "summary"]

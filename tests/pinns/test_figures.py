@@ -1,5 +1,5 @@
-"""Prediction figures follow the convention of `refsolvers plot`: time vertical, x horizontal, "RdBu_r"
-centred on zero for signed fields (`pinns.eval.run_figure`)."""
+"""Prediction figures follow the convention of `refsolvers plot` (`refsolvers.plotting`): time vertical, x
+horizontal, "RdBu_r" centred on zero for signed fields (`pinns.eval.run_figure`)."""
 
 import json
 
@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from pinns.config import CONFIG_FILE, make_config
-from pinns.eval import SIGNED_CMAP, field_style, open_run, run_figure
+from pinns.eval import field_style, open_run, run_figure
+from refsolvers.plotting import CMAP_SIGNED, TIME_AXIS
 from pinns.problems import get_problem
 from pinns.run import Run
 
@@ -35,14 +36,14 @@ def test_prediction_figure_has_time_vertical_x_horizontal_and_the_shared_colorma
     assert truth.min() < 0 < truth.max()  # the wave's u is signed
     fig = run_figure(run, state)
     panels = [ax for ax in fig.axes if ax.images]
-    assert len(panels) == 3
+    assert len(panels) == 3 and TIME_AXIS == "vertical"
     for ax in panels:
         assert (ax.get_xlabel(), ax.get_ylabel()) == ("x", "t")
         lo, hi = ax.get_ylim()
         assert (lo, hi) == pytest.approx((run.problem.domain["t"][0], run.problem.domain["t"][1]))
     prediction, reference, error = (ax.images[0] for ax in panels)
     for image in (prediction, reference):
-        assert image.get_cmap().name == SIGNED_CMAP == "RdBu_r"
+        assert image.get_cmap().name == CMAP_SIGNED == "RdBu_r"
         vmin, vmax = image.get_clim()
         assert vmin == -vmax == pytest.approx(-np.abs(truth).max())
     assert error.get_cmap().name != "RdBu_r"

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import refsolvers
-from pinns.spectrum import (DEFAULT_GRIDS, _read_reference, compare_pair, field_spectrum, solve_estimate,
-                            spectrum_comparison, spectrum_xlabel)
+from pinns.spectrum import (DEFAULT_GRIDS, _read_reference, compare_pair, comparison_figure, field_spectrum,
+                            solve_estimate, spectrum_comparison)
 from refsolvers.spectrum import energy_spectrum
 
 N_DATA = 32  # tiny Kolmogorov dataset (quick settings, solver grid 32, output 33 x 33, 5 times)
@@ -225,6 +225,9 @@ def test_default_grids_are_announced_with_the_expected_time_before_any_solve(kol
     assert err[1].startswith("pinns: error: interrupted; finished reference grids")
 
 
-def test_wavenumber_axis_label_names_the_box():
-    assert "2π/1" not in spectrum_xlabel(1.0) and "unit box" in spectrum_xlabel(1.0)
-    assert "L = 2" in spectrum_xlabel(2.0)
+def test_wavenumber_axis_label_names_the_box(comparison):
+    curves = {key: {label: (c["k"], c["E"]) for label, c in panel.items()} for key, panel in comparison["curves"].items()}
+    fig = comparison_figure(curves, "title", length=1.0)
+    assert len(fig.axes) == 2  # a panel per time
+    for ax in fig.axes:
+        assert ax.get_xlabel() == "wavenumber k (units of 2π/L, L = 1)" and "2π/1" not in ax.get_xlabel()
