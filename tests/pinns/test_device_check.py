@@ -44,6 +44,7 @@ def test_refsolvers_without_pyfftw_matches(tmp_path):
     np.testing.assert_allclose(a["u"], b["u"], rtol=0, atol=1e-9)
 
 
+@pytest.mark.slow  # the whole GPU check (4 training steps compiled, probe) end to end: ~1 min on a CPU
 def test_smoke_run_writes_json_and_md(tmp_path):
     out = tmp_path / "dc"
     code = BLOCK_PYFFTW + ("import runpy, sys\nsys.argv = sys.argv[1:]\n"

@@ -21,6 +21,7 @@ def records(run_dir):
     return [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines() if x]
 
 
+@pytest.mark.slow  # 600 steps of a 2 x 10 network, 300 of them SSBroyden with line searches: ~20 s
 def test_quasi_newton_phase_takes_the_loss_far_below_the_adam_phase(tmp_path):
     train("reaction_diffusion", tmp_path, preset="accurate", optimizer="adam:300,ssbroyden:300",
           net={"width": 10, "depth": 2}, batch=256, resample_every=150, log_every=150, ckpt_every=150,

@@ -15,10 +15,11 @@ from pinns.eval import evaluate
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    """A reaction-diffusion run trained for 20 steps (quick preset), shared by the tests of this module."""
+    """A reaction-diffusion run trained for 20 steps (quick preset, the settings of test_cli's end-to-end run, so
+    its compiled step is reused), shared by the tests of this module."""
     folder = tmp_path_factory.mktemp("predict") / "run"
-    assert main(["train", "reaction_diffusion", "--out", str(folder), "--preset", "quick", "--steps", "20",
-                 "--no-progress"]) == 0
+    assert main(["train", "reaction_diffusion", "--out", str(folder), "--steps", "20", "--preset", "quick",
+                 "--balance", "none", "--batch", "128", "--log-every", "10", "--no-progress"]) == 0
     return folder
 
 

@@ -111,6 +111,7 @@ def test_main_end_to_end(rep, tmp_path, capsys):
     assert again == summary and "(reused)" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # two spawned worker processes, each importing JAX and compiling: ~30 s
 def test_parallel_workers_give_the_runs_of_one_process(rep, tmp_path, capsys):
     """--jobs 2 (spawned worker processes) trains the same runs as one process, bit for bit."""
     base = ["--problems", "poisson_inverse", "--methods", "autobalance-adamw,ew", "--seeds", "0", "--steps", "8"]
