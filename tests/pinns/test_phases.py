@@ -38,13 +38,19 @@ def test_quasi_newton_phase_takes_the_loss_far_below_the_adam_phase(tmp_path):
     assert cfg["steps"] == 600 and cfg["hard_constraints"] and cfg["dtype"] == "float64"
 
 
-@pytest.mark.parametrize("stop", [75, 125])  # inside the Adam phase (mid-batch), inside the quasi-Newton phase
-def test_resume_is_bit_exact_across_the_phase_boundary(tmp_path, stop):
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    """(problem, config, final state, run folder) of the 200-step Adam -> SSBroyden run with RBA, trained once."""
     problem = get_problem("reaction_diffusion")
     cfg = make_config(problem, "accurate", optimizer="adam:100,ssbroyden:100", balance="rba", **TINY)
-    whole = Run(tmp_path / "a", problem, cfg)
-    (tmp_path / "a").mkdir()
-    final = whole.train(whole.fresh_state(), progress=False)
+    folder = tmp_path_factory.mktemp("whole")
+    whole = Run(folder, problem, cfg)
+    return problem, cfg, whole.train(whole.fresh_state(), progress=False), folder
+
+
+@pytest.mark.parametrize("stop", [75, 125])  # inside the Adam phase (mid-batch), inside the quasi-Newton phase
+def test_resume_is_bit_exact_across_the_phase_boundary(tmp_path, stop, uninterrupted):
+    problem, cfg, final, whole_dir = uninterrupted
     part = Run(tmp_path / "b", problem, cfg)
     (tmp_path / "b").mkdir()
     part.train(part.fresh_state(), progress=False, until=stop)
@@ -54,7 +60,7 @@ def test_resume_is_bit_exact_across_the_phase_boundary(tmp_path, stop):
     resumed = again.train(state, progress=False)
     for a, b in zip(jax.tree_util.tree_leaves(final.carry), jax.tree_util.tree_leaves(resumed.carry)):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-    assert [r["loss"] for r in records(tmp_path / "a")] == [r["loss"] for r in records(tmp_path / "b")]
+    assert [r["loss"] for r in records(whole_dir)] == [r["loss"] for r in records(tmp_path / "b")]
 
 
 def test_rba_weights_grow_where_the_residual_is_large_and_reset_at_a_resample(tmp_path):
@@ -80,12 +86,13 @@ def test_rad_redraw_is_deterministic_and_favours_large_residuals():
     run = Run("/nonexistent", problem, cfg)
     tr, carry = run.trainer, run.fresh_state().carry
     key = jax.random.PRNGKey(3)
-    a = tr.draw_points(carry["theta"], 2, key, 0.0, 1.0, jnp.zeros(0))["res"]
-    b = tr.draw_points(carry["theta"], 2, key, 0.0, 1.0, jnp.zeros(0))["res"]
+    draw = jax.jit(tr.draw_points)  # as the trainer calls it (inside the jitted resample): one compilation
+    a = draw(carry["theta"], 2, key, 0.0, 1.0, jnp.zeros(0))["res"]
+    b = draw(carry["theta"], 2, key, 0.0, 1.0, jnp.zeros(0))["res"]
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     u = tr.model(carry["theta"])
-    res = lambda pts: np.linalg.norm(np.asarray(jax.vmap(lambda z: tr.residual(u, z))(pts)), axis=1)  # noqa: E731
-    uniform = tr.draw_points(carry["theta"], 0, key, 0.0, 1.0, jnp.zeros(0))["res"]
+    res = jax.jit(lambda pts: jnp.linalg.norm(jax.vmap(lambda z: tr.residual(u, z))(pts), axis=1))
+    uniform = draw(carry["theta"], 0, key, 0.0, 1.0, jnp.zeros(0))["res"]
     assert res(a).mean() > 1.2 * res(uniform).mean()
 
 

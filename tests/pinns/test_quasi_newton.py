@@ -38,6 +38,20 @@ def _run(opt, f, x, n):
     return x, state, records
 
 
+@pytest.fixture(scope="module")
+def rosenbrock_run():
+    """method -> `_run` of 150 iterations on the 6-D Rosenbrock function from x = -1, each run once for the
+    module (compiling a line-search step costs seconds; the tests below read the same run)."""
+    runs = {}
+
+    def get(method):
+        if method not in runs:
+            runs[method] = _run(quasi_newton(method), _rosenbrock, jnp.full(6, -1.0), 150)
+        return runs[method]
+
+    return get
+
+
 def test_doctest():
     failures, _ = doctest.testmod(_quasi_newton, verbose=False)
     assert failures == 0
@@ -77,19 +91,23 @@ def test_bfgs_exact_line_search_minimises_quadratic_in_n_steps():
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_rosenbrock_converges(method):
-    x, state, _ = _run(quasi_newton(method), _rosenbrock, jnp.full(6, -1.0), 150)
+def test_rosenbrock_converges(method, rosenbrock_run):
+    x, state, _ = rosenbrock_run(method)
     # the minimiser is x = 1; 1e-8 is far above float64 round-off and far below any stall
     np.testing.assert_allclose(x, np.ones(6), atol=1e-8)
     assert int(state[0].n_updates) > 20
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_line_search_satisfies_strong_wolfe(method):
-    c1, c2 = 1e-4, 0.9
-    _, _, records = _run(quasi_newton(method, slope_rtol=c1, curv_rtol=c2), _rosenbrock, jnp.full(4, -1.0), 40)
+def test_line_search_satisfies_strong_wolfe(method, rosenbrock_run):
+    import inspect
+
+    c1, c2 = 1e-4, 0.9  # the Wolfe constants of the shared run: quasi_newton's defaults
+    defaults = inspect.signature(quasi_newton).parameters
+    assert (defaults["slope_rtol"].default, defaults["curv_rtol"].default) == (c1, c2)
+    _, _, records = rosenbrock_run(method)
     checked = 0
-    for x, value, grad, direction, step in records:
+    for x, value, grad, direction, step in records[:40]:
         if value < 1e-8:  # near the minimum optax switches to the approximate (Hager-Zhang) decrease test
             break
         alpha = float(jnp.linalg.norm(step) / jnp.linalg.norm(direction))
@@ -136,10 +154,10 @@ def _numpy_update(h, s, y, g, alpha, method, first):
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_update_matches_numpy_transcription(method):
+def test_update_matches_numpy_transcription(method, rosenbrock_run):
     # the (s, y, g, alpha) sequence of a real run on Rosenbrock, replayed through both implementations
-    _, _, records = _run(quasi_newton(method), _rosenbrock, jnp.full(5, -1.0), 8)
-    h_jax, h_np = jnp.eye(5), np.eye(5)
+    records = rosenbrock_run(method)[2][:8]
+    h_jax, h_np = jnp.eye(6), np.eye(6)
     for k in range(len(records) - 1):
         x0, _, g0, p0, _ = records[k]
         x1, _, g1, _, _ = records[k + 1]
@@ -172,12 +190,12 @@ def test_failed_curvature_condition_skips_update_without_nan(method):
 
 def test_restart_pairs_keeps_hessian_and_forms_no_pair():
     opt = quasi_newton("ssbroyden")
-    _, state, _ = _run(opt, _rosenbrock, jnp.full(3, -1.0), 5)
+    _, state, _ = _run(opt, _rosenbrock, jnp.full(6, -1.0), 5)  # 6-D: the step compiled for rosenbrock_run
     restarted = restart_pairs(state)
     assert not bool(restarted[0].has_pair) and np.isinf(float(restarted[1].value))
     np.testing.assert_array_equal(np.asarray(restarted[0].inv_hessian), np.asarray(state[0].inv_hessian))
     # the next update forms no (s, y) pair: H unchanged, counters unchanged
-    x = jnp.full(3, 0.3)
+    x = jnp.full(6, 0.3)
     _, after = scale_by_quasi_newton("ssbroyden").update(jax.grad(_rosenbrock)(x), restarted[0], x)
     np.testing.assert_array_equal(np.asarray(after.inv_hessian), np.asarray(state[0].inv_hessian))
     assert int(after.n_updates) == int(state[0].n_updates) and int(after.n_skipped) == int(state[0].n_skipped)
