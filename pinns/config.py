@@ -83,6 +83,8 @@ class TrainConfig:
         dtype: "float32" or "float64".
         lm_damping, lm_scaling: Levenberg-Marquardt phases (`pinns.optim.levenberg_marquardt`): the first
             damping is lm_damping * max(diag(J^T J)); D = I ("identity") or diag(J^T J) ("diag").
+        lm_rule, lm_geodesic: damping rule ("nielsen" or "decrease") and geodesic acceleration (0: off, else the
+            largest 2 |a| / |delta| accepted), see `pinns.optim.levenberg_marquardt`.
         until_loss: stop the run (checkpointed, reason in ``stop.json``) after the first chunk whose last batch
             loss is at or below this (0: off).
     """
@@ -132,6 +134,8 @@ class TrainConfig:
     dtype: str = "float32"
     lm_damping: float = 1e-3
     lm_scaling: str = "identity"
+    lm_rule: str = "nielsen"
+    lm_geodesic: float = 0.0
     until_loss: float = 0.0
 
     def to_dict(self) -> dict:
@@ -228,9 +232,11 @@ def _validate_accuracy_options(cfg: TrainConfig, problem: Problem, phases: list,
                          "(resample_every > 0 or fixed_points)")
     if any(name.startswith("lm") for name, _ in phases) and chunks:
         raise ValueError("Gauss-Newton phases need causal_chunks 0 (the residual vector has no causal weights)")
-    if cfg.lm_scaling not in ("identity", "diag") or not cfg.lm_damping > 0:
-        raise ValueError(f"lm_scaling must be identity or diag and lm_damping > 0, got {cfg.lm_scaling!r}, "
-                         f"{cfg.lm_damping!r}")
+    if cfg.lm_scaling not in ("identity", "diag") or cfg.lm_rule not in ("nielsen", "decrease") \
+            or not cfg.lm_damping > 0 or not cfg.lm_geodesic >= 0:
+        raise ValueError(f"lm_scaling must be identity or diag, lm_rule nielsen or decrease, lm_damping > 0 and "
+                         f"lm_geodesic >= 0; got {cfg.lm_scaling!r}, {cfg.lm_rule!r}, {cfg.lm_damping!r}, "
+                         f"{cfg.lm_geodesic!r}")
     if not cfg.until_loss >= 0:
         raise ValueError(f"until_loss must be >= 0, got {cfg.until_loss!r}")
     if cfg.sampling not in ("uniform", "rad"):

@@ -53,11 +53,13 @@ QUASI_NEWTON: dict[str, Callable] = {name: (lambda cfg, name=name: getattr(optim
 search (`pinns.optim.quasi_newton`; no learning rate). Their ``update`` needs ``value=, grad=, value_fn=``."""
 
 
-GAUSS_NEWTON: dict[str, Callable] = {
-    "lm": lambda cfg: optim.levenberg_marquardt(damping_init=cfg.lm_damping, scaling=cfg.lm_scaling),
-    "lm_cg": lambda cfg: optim.levenberg_marquardt(damping_init=cfg.lm_damping, scaling=cfg.lm_scaling,
-                                                   solver="cg"),
-}
+def _lm(cfg, solver: str = "cholesky"):
+    geodesic = cfg.lm_geodesic if solver == "cholesky" else 0.0
+    return optim.levenberg_marquardt(damping_init=cfg.lm_damping, scaling=cfg.lm_scaling, rule=cfg.lm_rule,
+                                     geodesic=geodesic, solver=solver)
+
+
+GAUSS_NEWTON: dict[str, Callable] = {"lm": _lm, "lm_cg": lambda cfg: _lm(cfg, "cg")}
 """name -> fn(cfg) -> Levenberg-Marquardt (`pinns.optim.levenberg_marquardt`): "lm" dense Cholesky on the Jacobian
 of the residual vector, "lm_cg" matrix-free conjugate gradients. Their ``update`` needs the residuals
 (`pinns.step.make_gn_chunk`)."""

@@ -28,7 +28,15 @@ batch with its second derivatives. A PINN residual is one small function per poi
 as one reverse pass per point (`jax.vmap` of `jax.jacrev`), which the trainer computes and hands to ``update``;
 and the step-by-step trainer (point redraws, checkpoints, RBA rows, per-iteration metrics) needs the damping state
 between calls, which their ``least_squares`` drivers keep inside one solve. ``scripts/bench_gauss_newton.py``
-measures optimistix's ``LevenbergMarquardt`` on the same problem beside this one.
+measures optimistix's ``LevenbergMarquardt`` on the same problem beside this one: on Burgers (3 x 30 MLP, 1981
+parameters, 500 points, float64, one core) its step took 8.0 s against 0.40 s here (20x), and the per-point
+reverse Jacobian 19 ms against 4.2 s for ``jax.jacfwd`` (218x; the two agree to 4e-17).
+
+Geodesic acceleration (``geodesic > 0``, Transtrum & Sethna 2012): the step is corrected by the second directional
+derivative of r along delta, which lets the damping fall further where the Gauss-Newton model is good to first
+order only. Measured on Burgers from the end of 2000 Adam steps (5000 points, 40 iterations on one batch): loss
+8.3e-2 -> 8.0e-4 without, 3.0e-4 with (Nielsen), 2.5e-4 with the "decrease" rule; at 2400 steps (after 400 LM
+iterations, 30 more iterations): 8.9e-8 -> 7.4e-8 without, 2.4e-8 with, for 1.3x the time per iteration.
 
 Matrix-free variant (``solver="cg"``): ``(G + lam D) v`` is applied as ``J^T (J v) + lam D v`` with a `jax.jvp`
 and a `jax.vjp` of ``residual_fn`` (no N x P matrix, no P x P matrix), solved by conjugate gradients
@@ -37,6 +45,8 @@ and a `jax.vjp` of ``residual_fn`` (no N x P matrix, no P x P matrix), solved by
 Use it for networks too large for a dense P x P system; it is slower per iteration at P ~ 2000.
 
 References:
+  Transtrum & Sethna, "Improvements to the Levenberg-Marquardt algorithm for nonlinear least-squares
+    minimization", arXiv:1201.5885 (2012).
   Madsen, Nielsen & Tingleff, "Methods for non-linear least squares problems", 2nd ed., IMM DTU (2004).
   Marquardt, "An algorithm for least-squares estimation of nonlinear parameters", SIAM J. Appl. Math. 11 (1963).
   Mueller & Zeinhofer, "Achieving high accuracy with PINNs via energy natural gradients", ICML 2023,
