@@ -17,6 +17,13 @@ os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", _JAX_CACHE)
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 
+# Most tests are dominated by compiling small programs, not by running them: XLA's LLVM backend at -O0
+# compiles about a third faster (measured on the quasi-Newton and AutoBalance modules: 90 s -> 60 s). XLA's
+# own graph optimisations (fusion, simplification) still run, and without fast-math the arithmetic is the
+# same IEEE arithmetic. An optimization level already in XLA_FLAGS is kept.
+if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0").strip()
+
 
 def pytest_configure(config):
     import jax

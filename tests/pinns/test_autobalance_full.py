@@ -88,9 +88,9 @@ def test_resampled_run_resumes_bit_for_bit(tmp_path):
         (tmp_path / sub).mkdir()
     full = Run(tmp_path / "full", problem, cfg)
     s_full = full.train(full.fresh_state(), progress=False)
-    part = Run(tmp_path / "part", problem, cfg)
+    part = Run(tmp_path / "part", problem, cfg, trainer=full.trainer)  # a second fresh run: its compiled steps
     part.train(part.fresh_state(), progress=False, until=10)
-    resumed = Run(tmp_path / "part", problem, cfg)
+    resumed = Run(tmp_path / "part", problem, cfg)  # a new process: a new trainer, everything from the checkpoint
     resumed.train(resumed.restore(), progress=False)
     a, _ = ckpt.load(tmp_path / "full" / "checkpoint.npz", s_full.tree())
     b, _ = ckpt.load(tmp_path / "part" / "checkpoint.npz", s_full.tree())

@@ -17,7 +17,9 @@ BLOCK_PYFFTW = "import sys; sys.modules['pyfftw'] = None\n"
 
 def _env():
     env = dict(os.environ, PYTHONPATH=str(ROOT), REFSOLVERS_THREADS="1")
-    env.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+    if "xla_cpu_multi_thread_eigen" not in env.get("XLA_FLAGS", ""):  # kept beside tests/conftest.py's flag
+        env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false "
+                            "intra_op_parallelism_threads=1").strip()
     env.pop("REFSOLVERS_FFT", None)
     return env
 

@@ -216,6 +216,7 @@ DATA_PARALLEL = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow  # a subprocess with four host devices: JAX import and two compilations, ~12 s
 def test_data_parallel_on_four_host_devices_matches_one_device(tmp_path):
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4", "JAX_PLATFORMS": "cpu"}
     proc = subprocess.run([sys.executable, "-c", DATA_PARALLEL, str(tmp_path), os.path.dirname(__file__)],
