@@ -150,11 +150,17 @@ def _fail(message: str, code: int = EXIT_USAGE) -> int:
     return code
 
 
-INTERRUPTED = {
-    "train": "interrupted; the last completed chunk is checkpointed (--resume continues)",
-    "spectrum": "interrupted; finished reference grids are kept in the cache folder (RUN_DIR/spectrum_refs) "
-                "and reused when the same command is run again",
-}
+def _interrupted(args) -> str:
+    """What Ctrl-C leaves behind, per command (only `train` has --resume)."""
+    if args.command == "train":
+        return "interrupted; the last completed chunk is checkpointed (--resume continues)"
+    if args.command == "spectrum":
+        import pathlib
+
+        cache = pathlib.Path(args.run_dir) / ("spectrum_refs_quick" if args.quick else "spectrum_refs")
+        return (f"interrupted; finished reference grids are kept in {cache} and reused when the same command is "
+                "run again")
+    return "interrupted; nothing was written"
 
 
 def main(argv=None) -> int:
@@ -176,7 +182,7 @@ def main(argv=None) -> int:
     except TrainingError as exc:
         return _fail(str(exc), EXIT_DIVERGED)
     except KeyboardInterrupt:
-        return _fail(INTERRUPTED.get(args.command, "interrupted; nothing was written"), EXIT_INTERRUPTED)
+        return _fail(_interrupted(args), EXIT_INTERRUPTED)
     except (ValueError, FileNotFoundError, FileExistsError, PermissionError, IsADirectoryError, CheckpointError,
             KeyError, OSError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

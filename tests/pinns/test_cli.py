@@ -256,6 +256,6 @@ def test_an_interrupt_says_what_each_command_kept(capsys, monkeypatch):
     monkeypatch.setattr(pinns.spectrum, "spectrum_comparison", interrupted)
     monkeypatch.setattr(pinns.training, "train", interrupted)
     err = one_error_line(capsys, main(["spectrum", "RUN"]), 130)
-    assert "--resume" not in err and "reused when the same command is run again" in err
+    assert "--resume" not in err and "kept in RUN/spectrum_refs and reused when the same command is run again" in err
     err = one_error_line(capsys, main(["train", "wave", "--out", "R"]), 130)
     assert "--resume continues" in err
