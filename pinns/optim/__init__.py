@@ -53,6 +53,7 @@ from pinns.optim._balancing import (
 from pinns.optim._gauss_newton import (
     GN_METHODS,
     LevenbergMarquardtState,
+    gram,
     levenberg_marquardt,
     lm_trial,
     nielsen_damping,
@@ -127,6 +128,7 @@ __all__ = [
     "QN_METHODS",
     # Gauss-Newton family
     "levenberg_marquardt",
+    "gram",
     "lm_trial",
     "nielsen_damping",
     "restart_damping",
