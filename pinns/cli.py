@@ -66,7 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--data", help="folder holding NAME.h5 (or the file); not needed for exact problems (default: none)")
     t.add_argument("--out", required=True, help="run folder (config.json, metrics.jsonl, checkpoint.npz, prediction.png)")
     t.add_argument("--optimizer", help="adam, adamw or soap, or phases such as adam:5000,ssbroyden:50000 "
-                   f"(quasi-Newton: bfgs, ssbfgs, ssbroyden, lbfgs; {PRESET_DEFAULT})")
+                   f"(quasi-Newton: bfgs, ssbfgs, ssbroyden, lbfgs; Gauss-Newton: lm, lm_cg, e.g. "
+                   f"adam:5000,ssbroyden:6000,lm:150; {PRESET_DEFAULT})")
     t.add_argument("--balance", help=f"{balance_names()} ({PRESET_DEFAULT})")
     t.add_argument("--preset", default="paper", choices=("paper", "quick", "accurate"),
                    help="paper recipe, quick CPU demo, or accurate (compact float64 MLP, Adam then SSBroyden)")
@@ -80,6 +81,16 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--resample-every", type=_number(int, zero=True), dest="resample_every",
                    help=f"keep one batch of points this many steps, 0: new points every step ({PRESET_DEFAULT})")
     t.add_argument("--sampling", choices=("uniform", "rad"), help=f"how kept points are redrawn ({PRESET_DEFAULT})")
+    t.add_argument("--until-loss", type=_number(float), dest="until_loss",
+                   help=f"stop (checkpointed, reason in stop.json) once a chunk's batch loss is <= this ({PRESET_DEFAULT})")
+    t.add_argument("--lm-damping", type=_number(float), dest="lm_damping",
+                   help=f"Levenberg-Marquardt: first damping / max diag(J^T J) ({PRESET_DEFAULT})")
+    t.add_argument("--lm-scaling", choices=("identity", "diag"), dest="lm_scaling",
+                   help=f"Levenberg-Marquardt damping matrix D: I or diag(J^T J) ({PRESET_DEFAULT})")
+    t.add_argument("--lm-rule", choices=("nielsen", "decrease"), dest="lm_rule",
+                   help=f"Levenberg-Marquardt damping rule ({PRESET_DEFAULT})")
+    t.add_argument("--lm-geodesic", type=_number(float, zero=True), dest="lm_geodesic",
+                   help=f"geodesic acceleration: largest 2|a|/|delta| accepted, 0: off ({PRESET_DEFAULT})")
     t.add_argument("--budget", type=_number(float),
                    help="stop (checkpointed) after this many wall seconds, > 0; --resume continues (default: no limit)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out (its saved settings; --steps may grow)")
@@ -226,7 +237,8 @@ def _dispatch(args) -> int:
     from .training import check_budget, resolve, train
 
     overrides = {k: getattr(args, k) for k in ("optimizer", "balance", "steps", "seed", "batch", "windows",
-                                               "log_every", "ckpt_every", "dtype", "resample_every", "sampling")}
+                                               "log_every", "ckpt_every", "dtype", "resample_every", "sampling",
+                                               "until_loss", "lm_damping", "lm_scaling", "lm_rule", "lm_geodesic")}
     if args.dry_run:
         check_budget(args.budget)
         cfg = resolve(args.name, args.out, data=args.data, preset=args.preset, resume=args.resume, **overrides)[1]

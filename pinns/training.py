@@ -111,7 +111,7 @@ def resolve(name: str, out_dir, data=None, preset: str = "paper", resume: bool |
         if saved["problem"] != name:
             raise ValueError(f"{out} is a run of {saved['problem']!r}, not {name!r}")
         problem = load_problem(name, saved["data"] or None, saved.get("data_sha256", ""))
-        allowed = {"steps"}
+        allowed = {"steps", "until_loss"}  # how long to go on may change; what is trained may not
         changed = {k: v for k, v in overrides.items() if v is not None and k not in allowed and saved.get(k) != v}
         if changed:
             raise ValueError(f"--resume keeps the saved configuration; cannot change {', '.join(sorted(changed))}")

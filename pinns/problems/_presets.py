@@ -70,4 +70,5 @@ def accurate(adam_steps=5000, qn_steps=50_000, method="ssbroyden", width=30, dep
             "decay_steps": 1000, "decay_rate": 0.98, "b1": 0.99, "b2": 0.999, "eps": 1e-20, "batch": batch,
             "resample_every": resample_every, "sampling": "rad", "hard_constraints": hard_constraints,
             "causal_chunks": 0, "windows": 1, "pi_init": False, "dtype": "float64", "log_every": resample_every,
-            "ckpt_every": resample_every, "eval_points": 0, "log_alignment": False, **more}
+            "ckpt_every": resample_every, "eval_points": 0, "log_alignment": False,
+            "lm_rule": "decrease", "lm_geodesic": 0.75, **more}

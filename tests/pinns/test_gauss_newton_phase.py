@@ -117,3 +117,15 @@ def test_until_loss_stops_the_run_and_says_why(tmp_path):
 def test_impossible_gauss_newton_settings_are_refused(overrides, message):
     with pytest.raises(ValueError, match=message):
         make_config(get_problem("reaction_diffusion"), "accurate", **overrides)
+
+
+def test_command_line_settings_reach_the_configuration(tmp_path, capsys):
+    from pinns.cli import main
+
+    assert main(["train", "reaction_diffusion", "--out", str(tmp_path / "r"), "--preset", "accurate",
+                 "--optimizer", "adam:10,lm:5", "--until-loss", "1e-9", "--lm-geodesic", "0.5", "--lm-rule", "nielsen",
+                 "--lm-scaling", "diag", "--lm-damping", "1e-4", "--dry-run"]) == 0
+    cfg = json.loads(capsys.readouterr().out)
+    assert (cfg["optimizer"], cfg["steps"], cfg["until_loss"], cfg["lm_geodesic"], cfg["lm_rule"], cfg["lm_scaling"],
+            cfg["lm_damping"]) == ("adam:10,lm:5", 15, 1e-9, 0.5, "nielsen", "diag", 1e-4)
+    assert not (tmp_path / "r").exists()
