@@ -64,6 +64,22 @@ def make_step(tr, phase=None) -> Callable:
     return step_fn
 
 
+def _chunk_end(tr, carry, scanned, batch, ta, values, **per_step) -> tuple:
+    """(carry, out) at the end of a second-order chunk: the scanned (theta, opt, rba) put back in the carry; the
+    term losses after the last step broadcast over the chunk's `values` (losses per step), plus `per_step`."""
+    theta, opt, rba = scanned
+    n, weights = values.shape[0], carry["weights"]
+    losses, aux = tr.term_losses(theta, batch, ta, rba)
+    new = {**carry, "theta": theta, "opt": opt}
+    if rba is not None:
+        new["rba"] = rba
+    out = {"loss": values, "terms": jnp.broadcast_to(losses, (n, tr.n_terms)),
+           "weights": jnp.broadcast_to(weights, (n, tr.n_terms)),
+           "inter_alignment": jnp.full((n,), jnp.nan, tr.dtype),
+           "causal_min": jnp.broadcast_to(aux.get("causal_min", jnp.ones((), tr.dtype)), (n,)), **per_step}
+    return new, out
+
+
 def make_qn_chunk(tr, n: int, phase) -> Callable:
     """jit: (carry, start, base_key, ta, tb, ic_values) -> (carry, metrics) of `n` quasi-Newton steps.
 
@@ -93,16 +109,8 @@ def make_qn_chunk(tr, n: int, phase) -> Callable:
 
         (theta, opt, rba), (values, evals) = jax.lax.scan(body, (carry["theta"], carry["opt"], carry.get("rba")),
                                                           None, length=n)
-        losses, aux = tr.term_losses(theta, batch, ta, rba)
-        new = {**carry, "theta": theta, "opt": opt}
-        if rba is not None:
-            new["rba"] = rba
-        out = {"loss": values, "terms": jnp.broadcast_to(losses, (n, tr.n_terms)),
-               "weights": jnp.broadcast_to(weights, (n, tr.n_terms)),
-               "inter_alignment": jnp.full((n,), jnp.nan, tr.dtype),
-               "causal_min": jnp.broadcast_to(aux.get("causal_min", jnp.ones((), tr.dtype)), (n,)),
-               "linesearch_evals": jnp.broadcast_to(jnp.sum(evals), (n,))}
-        return new, out
+        return _chunk_end(tr, carry, (theta, opt, rba), batch, ta, values,
+                          linesearch_evals=jnp.broadcast_to(jnp.sum(evals), (n,)))
 
     return jax.jit(run)
 
@@ -138,16 +146,8 @@ def make_gn_chunk(tr, n: int, phase) -> Callable:
 
         (theta, opt, rba), (values, lam, rho, accepted, tries, cg) = jax.lax.scan(
             body, (carry["theta"], carry["opt"], carry.get("rba")), None, length=n)
-        losses, aux = tr.term_losses(theta, batch, ta, rba)
-        new = {**carry, "theta": theta, "opt": opt}
-        if rba is not None:
-            new["rba"] = rba
-        out = {"loss": values, "terms": jnp.broadcast_to(losses, (n, tr.n_terms)),
-               "weights": jnp.broadcast_to(weights, (n, tr.n_terms)),
-               "inter_alignment": jnp.full((n,), jnp.nan, tr.dtype),
-               "causal_min": jnp.broadcast_to(aux.get("causal_min", jnp.ones((), tr.dtype)), (n,)),
-               "damping": lam, "gain_ratio": rho, "accepted": accepted, "trials": tries, "cg_iters": cg}
-        return new, out
+        return _chunk_end(tr, carry, (theta, opt, rba), batch, ta, values, damping=lam, gain_ratio=rho,
+                          accepted=accepted, trials=tries, cg_iters=cg)
 
     return jax.jit(run)
 
