@@ -212,11 +212,11 @@ def plot_time_to_accuracy(out: pathlib.Path, results: list) -> None:
     for ax, name in zip(axes.flat, problems):
         for r in (r for r in results if r["problem"] == name):
             recs = read_lines(out / r["folder"] / "metrics.jsonl")
-            ax.loglog([max(m["wall_s"], 1e-1) for m in recs], _curve(recs, "rel_l2", r["field"]),
-                      label=f"{r['optimizer']} ({r['folder']})")
+            ax.semilogy([m["wall_s"] / 60 for m in recs], _curve(recs, "rel_l2", r["field"]),
+                        label=f"{r['optimizer']} ({r['folder']})")
         for level in THRESHOLDS:
             ax.axhline(level, color="k", lw=0.5, ls=":")
-        ax.set(title=name, xlabel="wall s (one core)", ylabel=f"rel L2 of {r['field']}")
+        ax.set(title=name, xlabel="wall minutes (one core)", ylabel=f"rel L2 of {r['field']}")
         ax.legend(fontsize=6)
         ax.grid(True, which="both", alpha=0.3)
     for ax in list(axes.flat)[len(problems):]:

@@ -17,4 +17,4 @@ def residual(u, p, z):
 def build(data):
     return from_benchmark("allen_cahn", data, residual, ("u",), initial_fn=initial_1d(initial),
                           presets={"paper": soap_paper(steps=300_000, decay_steps=5000), "quick": soap_quick(),
-                                   "accurate": accurate()})
+                                   "accurate": accurate(qn_steps=6000, lm_steps=150)})

@@ -16,4 +16,4 @@ def residual(u, p, z):
 
 def build(data):
     return from_benchmark("kdv", data, residual, ("u",), initial_fn=initial_1d(initial), presets={"paper": soap_paper(), "quick": soap_quick(),
-                                   "accurate": accurate()})
+                                   "accurate": accurate(qn_steps=6000, lm_steps=150)})
