@@ -145,9 +145,9 @@ def write_table(out: pathlib.Path, compare=()) -> None:
     results.sort(key=lambda r: (r["problem"], r["folder"]))
     (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     head = " | ".join(f"s to {level:.0e}" for level in THRESHOLDS)
-    lines = [f"| problem | optimizer | field | rel L2 | L-inf | MSE | target | params | iterations per phase | wall s | "
+    lines = [f"| problem | optimizer | folder | field | rel L2 | L-inf | MSE | target | params | iterations per phase | wall s | "
              f"{head} | peak MB | cores | published |",
-             "|---|---|---|---|---|---|---|---|---|---|" + "---|" * len(THRESHOLDS) + "---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|" + "---|" * len(THRESHOLDS) + "---|---|---|"]
     for r in results:
         its = ", ".join(f"{p['name']} {p['iterations']}" for p in r["phases"])
         key, goal = TARGETS.get(r["problem"], (None, None))
@@ -155,7 +155,7 @@ def write_table(out: pathlib.Path, compare=()) -> None:
             f"{'MSE' if key == 'mse' else 'rel L2'} <= {goal:.3g}: {'met' if r[key] <= goal else 'missed'}"
         times = " | ".join("" if v is None else f"{v:.0f}" for v in r["time_to"].values())
         peak = r.get("peak_rss_mb")
-        lines.append(f"| {r['problem']} | {optimizer_label(r['optimizer'])} | {r['field']} | {r['rel_l2']:.2e} | "
+        lines.append(f"| {r['problem']} | {optimizer_label(r['optimizer'])} | {r['folder']} | {r['field']} | {r['rel_l2']:.2e} | "
                      f"{r['linf']:.2e} | {r['mse']:.2e} | {target} | {r['params']} | {its} | {r['wall_s']:.0f} | {times} | "
                      f"{'' if peak is None else f'{peak:.0f}'} | {r.get('cores', '')} | {PUBLISHED.get(r['problem'], '')} |")
     (out / "table.md").write_text(

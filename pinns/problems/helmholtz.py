@@ -41,4 +41,4 @@ def build(data=None):
         reference=grid_reference(axes, DOMAIN, 300, lambda pts: {"u": exact_u(pts)}),
         metric_fields=("u",), loss_weights={"res": 1.0, "bc": 1.0}, source="exact",
         presets={"paper": autobalance_paper(lr_floor=1e-5, n_bc=400), "quick": autobalance_quick(lr_floor=1e-5, n_bc=400),
-                 "accurate": accurate()})
+                 "accurate": accurate(qn_steps=6000, lm_steps=150)})
