@@ -63,12 +63,13 @@ def accurate(adam_steps=5000, qn_steps=50_000, method="ssbroyden", width=30, dep
 
     Measured on a 2-core CPU, one core per run, two runs at a time (``results/accuracy_cpu/``, rel L2 over the whole
     reference grid). SSBroyden for 50 000 iterations (the default here): burgers 6.6e-7 (51 min), wave 1.29e-6
-    (50 min), reaction_diffusion MSE 3.5e-15 and helmholtz MSE 3.1e-9 (15 min each). allen_cahn and kdv use
-    ``qn_steps=6000, lm_steps=150``, which measured better than 50 000 SSBroyden iterations in a fraction of the
-    time: allen_cahn 6.9e-7 in 12 min (SSBroyden alone: 1.30e-6 in 57 min; the kink of u0 across the periodic
-    boundary is built into the constraint), kdv 2.1e-4 in 16 min (2.2e-4 in 31 min). The same Gauss-Newton tail
-    gained little on burgers (2.2e-6 -> 1.7e-6 in 150 iterations, 11 min; the long SSBroyden run reaches 6.6e-7)
-    and wave (2.2e-5 -> 1.9e-5). poisson_inverse has no such preset (its noisy data get fitted).
+    (50 min), reaction_diffusion MSE 3.5e-15 (15 min). allen_cahn, kdv and helmholtz use ``qn_steps=6000,
+    lm_steps=150``, which measured better than the SSBroyden-only runs in less time: allen_cahn 6.9e-7 in 12 min
+    (SSBroyden alone: 1.30e-6 in 57 min; the kink of u0 across the periodic boundary is built into the
+    constraint), kdv 2.1e-4 in 16 min (2.2e-4 in 31 min), helmholtz MSE 1.85e-9 in 12 min (3.1e-9 in 15 min).
+    The same Gauss-Newton tail gained little on burgers (2.2e-6 -> 1.7e-6 in 150 iterations, 11 min; the long
+    SSBroyden run reaches 6.6e-7), wave (2.2e-5 -> 1.9e-5) and reaction_diffusion (MSE 4.6e-15 -> 3.7e-15).
+    poisson_inverse has no such preset (its noisy data get fitted).
     """
     return {"net": {"arch": "mlp", "depth": depth, "width": width, "activation": "tanh", "rff_scale": rff_scale,
                     "rwf": None},
