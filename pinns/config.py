@@ -14,7 +14,7 @@ import jax
 
 from .nets import NetConfig
 from .problems import Problem
-from .recipes import SECOND_ORDER, SCHEDULES, balance_names, known_balances, phases_of
+from .recipes import GAUSS_NEWTON, SECOND_ORDER, SCHEDULES, balance_names, known_balances, phases_of
 
 CONFIG_FILE = "config.json"
 METRICS_FILE = "metrics.jsonl"
@@ -230,7 +230,7 @@ def _validate_accuracy_options(cfg: TrainConfig, problem: Problem, phases: list,
     if (quasi_newton or cfg.balance == "rba") and not kept:
         raise ValueError("quasi-Newton and Gauss-Newton phases and RBA weights need the points kept between steps "
                          "(resample_every > 0 or fixed_points)")
-    if any(name.startswith("lm") for name, _ in phases) and chunks:
+    if any(name in GAUSS_NEWTON for name, _ in phases) and chunks:
         raise ValueError("Gauss-Newton phases need causal_chunks 0 (the residual vector has no causal weights)")
     if cfg.lm_scaling not in ("identity", "diag") or cfg.lm_rule not in ("nielsen", "decrease") \
             or not cfg.lm_damping > 0 or not cfg.lm_geodesic >= 0:

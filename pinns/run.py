@@ -24,14 +24,14 @@ import numpy as np
 
 from . import checkpoint as ckpt
 from .config import CHECKPOINT_FILE, METRICS_FILE, TrainConfig, TrainingError
+from .metrics import append_record, errors, evaluation_points
+from .problems import Problem, get_problem
+from .trainer import Trainer
 
 ITERATIONS_FILE = "iterations.jsonl"
 """Per-iteration lines of the Gauss-Newton phases (`Run.log_iterations`)."""
 STOP_FILE = "stop.json"
 """Why the last `Run.train` call ended (`Run.write_stop`)."""
-from .metrics import append_record, errors, evaluation_points
-from .problems import Problem, get_problem
-from .trainer import Trainer
 
 
 def load_problem(name: str, data, sha256: str = "") -> Problem:

@@ -51,7 +51,6 @@ from pinns.optim._balancing import (
     refresh_weights,
 )
 from pinns.optim._gauss_newton import (
-    GN_METHODS,
     LevenbergMarquardtState,
     gram,
     levenberg_marquardt,
@@ -133,7 +132,6 @@ __all__ = [
     "nielsen_damping",
     "restart_damping",
     "LevenbergMarquardtState",
-    "GN_METHODS",
     # residual-based attention
     "rba_update",
     "RBA_GAMMA",

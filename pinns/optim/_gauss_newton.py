@@ -69,15 +69,11 @@ from jax.flatten_util import ravel_pytree
 __all__ = [
     "LevenbergMarquardtState",
     "gram",
-    "GN_METHODS",
     "levenberg_marquardt",
     "lm_trial",
     "nielsen_damping",
     "restart_damping",
 ]
-
-GN_METHODS = ("lm", "lm_cg")
-"""Phase names of the Gauss-Newton family: dense Cholesky LM, matrix-free CG LM."""
 
 
 class LevenbergMarquardtState(NamedTuple):
