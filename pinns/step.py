@@ -137,7 +137,8 @@ def make_gn_chunk(tr, n: int, phase) -> Callable:
             if dense:
                 r, jac, raw = residual_jacobian(tr, theta, batch, ta, weights, rba)
             else:
-                r, jac, raw = f(theta), None, tr.block_errors(theta, batch, ta)[0][0]
+                r, jac = f(theta), None
+                raw = None if rba is None else tr.block_errors(theta, batch, ta)[0][0]  # the RBA update only
             updates, opt = lm.update(theta, opt, theta, residual_fn=f, residuals=r, jacobian=jac)
             if rba is not None:
                 rba = optim.rba_update(rba, raw)

@@ -129,3 +129,11 @@ def test_command_line_settings_reach_the_configuration(tmp_path, capsys):
     assert (cfg["optimizer"], cfg["steps"], cfg["until_loss"], cfg["lm_geodesic"], cfg["lm_rule"], cfg["lm_scaling"],
             cfg["lm_damping"]) == ("adam:10,lm:5", 15, 1e-9, 0.5, "nielsen", "diag", 1e-4)
     assert not (tmp_path / "r").exists()
+
+
+def test_matrix_free_phase_runs_in_the_trainer_and_counts_cg_iterations(tmp_path):
+    train("reaction_diffusion", tmp_path, preset="accurate", optimizer="adam:20,lm_cg:5", balance="rba",
+          progress=False, **TINY)
+    its = lines(tmp_path / "iterations.jsonl")
+    assert len(its) == 5 and all(i["cg_iters"] > 0 for i in its) and sum(i["accepted"] for i in its) >= 3
+    assert its[-1]["loss"] < its[0]["loss"]
